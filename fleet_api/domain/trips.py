@@ -1,0 +1,133 @@
+"""A robot trip as a VDA 5050 order: nodes and edges from planned routes, and when to release what.
+
+Elevator rides follow the base/horizon rule: the base ends at the lobby until the car is at the
+boarding floor with its door open, then at the car until the car is at the destination floor with
+its door open. ``Trip`` is pure: the fleet service feeds it robot and elevator facts and sends the
+orders it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from hallfleet.protocol import vda5050 as v
+from maps.planner import ElevatorRide, FloorPath, Route
+
+
+class HoldKind(StrEnum):
+    CAR_AT_BOARDING = "car_at_boarding"  # robot waits in the lobby
+    CAR_AT_DESTINATION = "car_at_destination"  # robot waits in the car
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The base may not extend past ``node_index`` until the elevator is at ``level`` with door open."""
+
+    node_index: int
+    kind: HoldKind
+    ride: ElevatorRide
+
+    @property
+    def level(self) -> int:
+        return self.ride.from_level if self.kind == HoldKind.CAR_AT_BOARDING else self.ride.to_level
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A node where an action runs (load at pickup, unload at the destination)."""
+
+    node_index: int
+    action: v.Action
+
+
+@dataclass
+class Trip:
+    order_id: str
+    robot_id: str
+    nodes: list[v.Node]
+    edges: list[v.Edge]
+    holds: list[Hold]
+    stops: list[Stop] = field(default_factory=list)
+    released_to: int = -1  # index of the last released node
+    update_id: int = -1
+
+    def node_index(self, node_id: str, sequence_id: int) -> int | None:
+        for index, node in enumerate(self.nodes):
+            if node.nodeId == node_id and node.sequenceId == sequence_id:
+                return index
+        return None
+
+    def next_hold(self) -> Hold | None:
+        return next((h for h in self.holds if h.node_index >= self.released_to), None)
+
+    def release_next(self) -> v.Order | None:
+        """Extend the base to the next hold (or the end); None when nothing more may be released."""
+        hold = next((h for h in self.holds if h.node_index > self.released_to), None)
+        target = hold.node_index if hold else len(self.nodes) - 1
+        if target <= self.released_to:
+            return None
+        start = max(self.released_to, 0)
+        self.released_to = target
+        self.update_id += 1
+        nodes = [
+            n.model_copy(update={"released": i <= target}) for i, n in enumerate(self.nodes) if i >= start
+        ]
+        edges = [
+            e.model_copy(update={"released": i < target}) for i, e in enumerate(self.edges) if i >= start
+        ]
+        return v.Order(
+            headerId=0, timestamp=v.utc_timestamp(), manufacturer="", serialNumber="",
+            orderId=self.order_id, orderUpdateId=self.update_id, nodes=nodes, edges=edges,
+        )
+
+    @property
+    def finished_releasing(self) -> bool:
+        return self.released_to >= len(self.nodes) - 1
+
+
+def build_trip(
+    order_id: str,
+    robot_id: str,
+    routes: list[Route],
+    stop_actions: list[v.Action | None],
+    start_theta: float = 0.0,
+) -> Trip:
+    """Join consecutive routes into one node/edge chain; ``stop_actions[i]`` runs at the end of route i."""
+    nodes: list[v.Node] = []
+    edges: list[v.Edge] = []
+    holds: list[Hold] = []
+    stops: list[Stop] = []
+
+    def add_node(waypoint, map_id: str) -> None:
+        if nodes and nodes[-1].nodeId == waypoint.id:
+            return
+        seq = len(nodes) * 2
+        node = v.Node(
+            nodeId=waypoint.id, sequenceId=seq, released=False,
+            nodePosition=v.NodePosition(x=waypoint.x_m, y=waypoint.y_m, mapId=map_id, allowedDeviationXY=0.5),
+        )
+        if nodes:
+            prev = nodes[-1]
+            edges.append(v.Edge(edgeId=f"{prev.nodeId}>{node.nodeId}", sequenceId=seq - 1, released=False,
+                                startNodeId=prev.nodeId, endNodeId=node.nodeId))
+        nodes.append(node)
+
+    for route, action in zip(routes, stop_actions, strict=True):
+        pending_ride: ElevatorRide | None = None
+        for segment in route.segments:
+            if isinstance(segment, ElevatorRide):
+                pending_ride = segment
+                continue
+            assert isinstance(segment, FloorPath)
+            for point in segment.points:
+                if pending_ride is not None and point.id == pending_ride.car_waypoint_to:
+                    holds.append(Hold(len(nodes) - 2, HoldKind.CAR_AT_BOARDING, pending_ride))
+                    holds.append(Hold(len(nodes) - 1, HoldKind.CAR_AT_DESTINATION, pending_ride))
+                    pending_ride = None
+                add_node(point, segment.map_id)
+        if action is not None:
+            index = len(nodes) - 1
+            nodes[index] = nodes[index].model_copy(update={"actions": nodes[index].actions + [action]})
+            stops.append(Stop(index, action))
+    return Trip(order_id, robot_id, nodes, edges, holds, stops)

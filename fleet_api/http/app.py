@@ -1,0 +1,87 @@
+"""FastAPI application factory: wires settings, store, site, knowledge base, broker and MQTT master.
+
+This is the one place where the fleet manager's parts are assembled (the "bootstrap").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from fleet_api.adapters.embedded_broker import EmbeddedBroker
+from fleet_api.adapters.mqtt_master import MqttFleetMaster
+from fleet_api.adapters.store import SqlStore
+from fleet_api.domain.deliveries import DeliveryValidationError, IllegalTransition
+from fleet_api.domain.knowledge import KnowledgeBase
+from fleet_api.http import routes_api, routes_pages
+from fleet_api.service import FleetError, FleetService
+from fleet_api.settings import Settings
+from hallfleet.fleet_file import load_fleet
+from maps.site import load_site
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    service: FleetService
+    master: MqttFleetMaster | None = None
+    broker: EmbeddedBroker | None = None
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        site = load_site(settings.site_dir)
+        store = SqlStore(settings.effective_database_url)
+        knowledge = KnowledgeBase.load(settings.site_dir / "service_items.yaml")
+        service = FleetService(site, store, knowledge)
+        for spec in load_fleet(settings.fleet_file).robots:
+            service.register_robot(spec.robot_id, spec.manufacturer, spec.kind, spec.home_place_id)
+        broker = None
+        if settings.mqtt_url is None:
+            broker = EmbeddedBroker(port=settings.embedded_broker_port)
+            await broker.start()
+        master = MqttFleetMaster(settings.effective_mqtt_url, asyncio.get_running_loop(),
+                                 service.handle_vehicle, service.handle_elevator)
+        service.link = master
+        master.start()
+        app.state.runtime = Runtime(settings, service, master, broker)
+        log.info("fleet manager up: http://%s:%d  mqtt %s", settings.http_host, settings.http_port, settings.effective_mqtt_url)
+        try:
+            yield
+        finally:
+            master.stop()
+            if broker is not None:
+                await broker.stop()
+            store.close()
+
+    app = FastAPI(title="HallFleet fleet manager", version="0.1.0", lifespan=lifespan,
+                  description="Document delivery and visitor guidance robots of a government service hall.")
+    app.include_router(routes_api.router)
+    app.include_router(routes_pages.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.exception_handler(FleetError)
+    async def _fleet_error(_request: Request, exc: FleetError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(_request: Request, exc: IllegalTransition) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(DeliveryValidationError)
+    async def _invalid(_request: Request, exc: DeliveryValidationError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    return app

@@ -1,0 +1,487 @@
+"""The fleet service: where deliveries, robots, trips and elevators meet.
+
+Runs on the asyncio loop's thread only (the MQTT adapter hands messages over thread-safely). It keeps
+the decisions in the pure domain modules and does the bookkeeping: store writes, custody events,
+notifications, messages to vehicles and elevators, and live events for the pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from fleet_api.domain import deliveries as dl
+from fleet_api.domain.knowledge import Answer, KnowledgeBase
+from fleet_api.domain.pins import generate_pin
+from fleet_api.domain.robots import RobotView
+from fleet_api.domain.trips import HoldKind, Trip, build_trip
+from hallfleet.protocol import elevator as ev
+from hallfleet.protocol import hall_actions as ha
+from hallfleet.protocol import vda5050 as v
+from maps.planner import NoRouteError, Route, nearest_waypoint, plan_route
+from maps.site import Site
+
+log = logging.getLogger(__name__)
+S = dl.DeliveryState
+
+
+class FleetLink(Protocol):
+    """What the service needs from the MQTT side (a fake in unit tests)."""
+
+    def send_order(self, manufacturer: str, serial: str, order: v.Order) -> v.Order: ...
+    def send_instant_actions(self, manufacturer: str, serial: str, actions: list[v.Action]) -> v.InstantActions: ...
+    def send_elevator_request(self, elevator_id: str, request: ev.ElevatorRequest) -> None: ...
+
+
+class FleetError(Exception):
+    """A request the fleet cannot carry out; ``status`` hints the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class TripRun:
+    """A trip being carried out, with what it already reported (so every event happens once)."""
+
+    trip: Trip
+    delivery_id: str | None
+    load_action_id: str | None = None
+    unload_action_id: str | None = None
+    pickup_index: int | None = None
+    dest_index: int | None = None
+    reported: set[str] = field(default_factory=set)
+    elevator_calls: set[tuple[str, int]] = field(default_factory=set)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class FleetService:
+    def __init__(self, site: Site, store: Any, knowledge: KnowledgeBase, link: FleetLink | None = None) -> None:
+        self.site, self.store, self.knowledge = site, store, knowledge
+        self.link = link
+        self.robots: dict[str, RobotView] = {}
+        self.runs: dict[str, TripRun] = {}
+        self.elevators: dict[str, ev.ElevatorStatus] = {}
+        self._waiters: dict[tuple[str, str], asyncio.Future] = {}
+        self._recipient_pins: dict[str, str] = {}
+        self._openers: dict[tuple[str, int], str] = {}
+        self._subscribers: set[asyncio.Queue] = set()
+        self.homes: dict[str, str] = {}
+
+    # ------------------------------------------------------------ live events
+    def subscribe(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=200)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self._subscribers.discard(queue)
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        for queue in list(self._subscribers):
+            if queue.full():
+                queue.get_nowait()  # a slow page loses the oldest update, never blocks the fleet
+            queue.put_nowait({"kind": kind, "data": data})
+
+    # ------------------------------------------------------------------ robots
+    def register_robot(self, robot_id: str, manufacturer: str, kind: str, home_place_id: str | None = None) -> RobotView:
+        """Vehicles join by configuration (fleet file); ``home_place_id`` is where it returns after work."""
+        if home_place_id is not None:
+            self.homes[robot_id] = home_place_id
+        return self.robots.setdefault(robot_id, RobotView(robot_id, manufacturer, kind))
+
+    def handle_vehicle(self, manufacturer: str, serial: str, kind: str, message: Any) -> None:
+        robot = self.robots.get(serial)
+        if robot is None or robot.manufacturer != manufacturer:
+            if kind == "state":
+                log.info("ignoring state of unknown vehicle %s/%s", manufacturer, serial)
+            return
+        if kind == "connection":
+            robot.connection = message.connectionState
+            robot.online = message.connectionState == v.ConnectionState.ONLINE
+            log.info("%s is %s", serial, robot.connection)
+        elif kind == "factsheet":
+            robot.action_types = message.action_types()
+        elif kind == "state":
+            robot.state = message
+            robot.online = True
+            self._resolve_waiters(robot)
+            run = self.runs.get(serial)
+            if run is not None:
+                self._advance(robot, run)
+            self.dispatch()
+        elif kind == "visualization" and robot.state is not None and message.agvPosition is not None:
+            robot.state = robot.state.model_copy(update={"agvPosition": message.agvPosition})
+        self._emit("robot", self.robot_summary(robot))
+
+    def robot_summary(self, robot: RobotView) -> dict[str, Any]:
+        state = robot.state
+        pos = state.agvPosition if state else None
+        return {
+            "id": robot.robot_id,
+            "kind": robot.kind,
+            "manufacturer": robot.manufacturer,
+            "online": robot.online,
+            "connection": robot.connection,
+            "activity": robot.activity(),
+            "level": self.site.level_of_map(pos.mapId) if pos else None,
+            "map_id": pos.mapId if pos else None,
+            "x_m": round(pos.x, 2) if pos else None,
+            "y_m": round(pos.y, 2) if pos else None,
+            "battery_pct": robot.battery_pct,
+            "charging": state.batteryState.charging if state else None,
+            "last_node_id": state.lastNodeId if state else None,
+            "order_id": state.orderId if state else None,
+            "delivery_ids": list(robot.delivery_ids),
+            "errors": [
+                {"type": e.errorType, "level": e.errorLevel, "description": e.errorDescription or ""}
+                for e in (state.errors if state else [])
+            ],
+            "loads": [ld.to_dict() for ld in (state.loads or [])] if state else [],
+        }
+
+    # -------------------------------------------------------------- deliveries
+    def create_delivery(
+        self, sender: dl.Party, recipient: dl.Party, documents: list[dl.Document], priority: str, note: str
+    ) -> tuple[dl.Delivery, str]:
+        """Validate and store a delivery; return it with the sender's PIN (shown once to the clerk)."""
+        for party, role in ((sender, "sender"), (recipient, "recipient")):
+            if not self.site.has_place(party.place_id):
+                raise FleetError(f"{role}.place_id: unknown place {party.place_id!r}", 422)
+        now = utcnow()
+        pin = generate_pin()
+        delivery_id = dl.format_delivery_id(now.date(), self.store.next_delivery_number(now.date()))
+        delivery = dl.new_delivery(delivery_id, sender, recipient, documents, priority, note, now, pin)  # type: ignore[arg-type]
+        self.store.add_delivery(delivery)
+        self._custody("created", delivery, sender.person, place_id=sender.place_id,
+                      detail=f"{len(documents)} document(s): " + ", ".join(d.barcode for d in documents))
+        self._emit_delivery(delivery)
+        self.dispatch()
+        return delivery, pin
+
+    def cancel_delivery(self, delivery_id: str, person: str) -> dl.Delivery:
+        delivery = self._delivery(delivery_id)
+        if delivery.state in (S.LOADED, S.IN_TRANSIT, S.AWAITING_RECIPIENT):
+            raise dl.IllegalTransition(delivery.id, delivery.state, S.CANCELLED)
+        dl.transition(delivery, S.CANCELLED, utcnow(), f"cancelled by {person}")
+        robot_id = delivery.robot_id
+        self.store.save_delivery(delivery)
+        self._custody("cancelled", delivery, person)
+        if robot_id and robot_id in self.runs and self.runs[robot_id].delivery_id == delivery_id:
+            robot = self.robots[robot_id]
+            self.link.send_instant_actions(robot.manufacturer, robot_id, [self._action("cancelOrder", {})])
+            self._finish_run(robot, go_home=True)
+        self._emit_delivery(delivery)
+        return delivery
+
+    def _delivery(self, delivery_id: str) -> dl.Delivery:
+        delivery = self.store.get_delivery(delivery_id)
+        if delivery is None:
+            raise FleetError(f"no delivery {delivery_id!r}", 404)
+        return delivery
+
+    def _emit_delivery(self, delivery: dl.Delivery) -> None:
+        self._emit("delivery", {"id": delivery.id, "state": delivery.state.value, "robot_id": delivery.robot_id})
+
+    def _custody(self, kind: str, delivery: dl.Delivery, actor: str, *, place_id: str | None = None, detail: str = "") -> None:
+        self.store.append_custody(
+            kind=kind, delivery_id=delivery.id, actor=actor, robot_id=delivery.robot_id,
+            compartment_id=delivery.compartment_id, place_id=place_id, detail=detail, at=utcnow(),
+        )
+
+    def _move(self, delivery: dl.Delivery, state: S, message: str) -> None:
+        dl.transition(delivery, state, utcnow(), message)
+        self.store.save_delivery(delivery)
+        self._emit_delivery(delivery)
+
+    # ---------------------------------------------------------------- dispatch
+    def dispatch(self) -> None:
+        """Give waiting deliveries (urgent first, then oldest) to the nearest free delivery robot."""
+        if self.link is None:
+            return
+        waiting = self.store.list_deliveries(states=[S.REQUESTED])
+        waiting.sort(key=lambda d: (d.priority != "urgent", d.created_at))
+        for delivery in waiting:
+            free = [r for r in self.robots.values() if r.is_free_for_delivery() and ha.LOAD_DOCUMENTS in r.action_types]
+            if not free:
+                return
+            pickup = self.site.place(delivery.sender.place_id).waypoint_id
+            options: list[tuple[float, RobotView, Route]] = []
+            for robot in free:
+                try:
+                    route = plan_route(self.site, self._robot_waypoint(robot), pickup)
+                except NoRouteError:
+                    continue
+                options.append((route.estimated_time_s, robot, route))
+            if not options:
+                continue
+            _, robot, to_pickup = min(options, key=lambda o: o[0])
+            self._start_delivery_trip(robot, delivery, to_pickup)
+
+    def _robot_waypoint(self, robot: RobotView) -> str:
+        state = robot.state
+        if state and state.lastNodeId and self.site.has_waypoint(state.lastNodeId):
+            return state.lastNodeId
+        pos = state.agvPosition
+        return nearest_waypoint(self.site, self.site.level_of_map(pos.mapId), pos.x, pos.y).id
+
+    def _start_delivery_trip(self, robot: RobotView, delivery: dl.Delivery, to_pickup: Route) -> None:
+        try:
+            pickup = self.site.place(delivery.sender.place_id).waypoint_id
+            dest = self.site.place(delivery.recipient.place_id).waypoint_id
+            to_dest = plan_route(self.site, pickup, dest)
+        except NoRouteError as exc:
+            self._move(delivery, S.FAILED, f"no route: {exc}")
+            return
+        compartment = 1
+        recipient_pin = generate_pin()
+        self._recipient_pins[delivery.id] = recipient_pin
+        dl.set_recipient_pin(delivery, recipient_pin)
+        dl.assign(delivery, robot.robot_id, compartment, utcnow())
+        self.store.save_delivery(delivery)
+        self._custody("assigned", delivery, "fleet", detail=f"robot {robot.robot_id} compartment {compartment}")
+        load = self._action(ha.LOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": compartment,
+                                                "pinHash": delivery.sender_pin_hash}, v.BlockingType.HARD)
+        unload = self._action(ha.UNLOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": compartment,
+                                                    "pinHash": delivery.recipient_pin_hash}, v.BlockingType.HARD)
+        trip = build_trip(f"{delivery.id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [to_pickup, to_dest], [load, unload])
+        run = TripRun(trip, delivery.id, load.actionId, unload.actionId,
+                      trip.stops[0].node_index, trip.stops[1].node_index)
+        robot.delivery_ids = [delivery.id]
+        self._begin(robot, run)
+        self._move(delivery, S.TO_PICKUP, f"{robot.robot_id} is on its way to {delivery.sender.place_id}")
+
+    def _begin(self, robot: RobotView, run: TripRun) -> None:
+        robot.trip_order_id = run.trip.order_id
+        self.runs[robot.robot_id] = run
+        self._release(robot, run)
+
+    def _release(self, robot: RobotView, run: TripRun) -> None:
+        order = run.trip.release_next()
+        if order is not None:
+            sent = self.link.send_order(robot.manufacturer, robot.robot_id, order)
+            log.info("%s: order %s update %d released to node %d/%d", robot.robot_id, sent.orderId,
+                     sent.orderUpdateId, run.trip.released_to, len(run.trip.nodes) - 1)
+
+    def _action(self, action_type: str, params: dict[str, Any], blocking: v.BlockingType = v.BlockingType.NONE) -> v.Action:
+        return v.Action(
+            actionType=action_type, actionId=f"{action_type}-{uuid.uuid4().hex[:10]}", blockingType=blocking,
+            actionParameters=[v.ActionParameter(key=k, value=val) for k, val in params.items()],
+        )
+
+    # -------------------------------------------------------------- progress
+    def _advance(self, robot: RobotView, run: TripRun) -> None:
+        state, trip = robot.state, run.trip
+        if state.orderId != trip.order_id:
+            self._check_rejection(robot, run)
+            return
+        index = trip.node_index(state.lastNodeId, state.lastNodeSequenceId)
+        if index is None:
+            return
+        self._handle_holds(robot, run, index)
+        self._track_delivery(robot, run, index)
+        trip_done = index == len(trip.nodes) - 1 and trip.finished_releasing and not state.nodeStates and all(
+            a.actionStatus in ("FINISHED", "FAILED") for a in state.actionStates
+            if a.actionId in {s.action.actionId for s in trip.stops}
+        )
+        if trip_done:
+            self._finish_run(robot, go_home=run.delivery_id is not None)
+
+    def _check_rejection(self, robot: RobotView, run: TripRun) -> None:
+        for error in robot.state.errors:
+            refs = {r.referenceKey: r.referenceValue for r in error.errorReferences or []}
+            if refs.get("orderId") == run.trip.order_id and "order" not in run.reported:
+                run.reported.add("order")
+                log.error("%s rejected order %s: %s", robot.robot_id, run.trip.order_id, error.errorDescription)
+                if run.delivery_id:
+                    delivery = self._delivery(run.delivery_id)
+                    self._move(delivery, S.REQUESTED, f"{robot.robot_id} rejected the order: {error.errorDescription}")
+                self._finish_run(robot, go_home=False)
+
+    def _handle_holds(self, robot: RobotView, run: TripRun, index: int) -> None:
+        trip = run.trip
+        for hold in trip.holds:
+            elevator_id = hold.ride.elevator_id
+            if hold.node_index == trip.released_to and index == hold.node_index:
+                key = (elevator_id, hold.level)
+                if key not in run.elevator_calls:
+                    run.elevator_calls.add(key)
+                    self.link.send_elevator_request(elevator_id, ev.ElevatorRequest(
+                        request_id=uuid.uuid4().hex[:12], command="call", robot_id=robot.robot_id, level=hold.level))
+                    log.info("%s waits for %s at level %d", robot.robot_id, elevator_id, hold.level)
+                status = self.elevators.get(elevator_id)
+                if status and status.level == hold.level and status.door == "open" and status.held_by == robot.robot_id \
+                        and not status.moving:
+                    self._release(robot, run)
+            exit_index = hold.node_index + 2
+            if hold.kind == HoldKind.CAR_AT_DESTINATION and index >= exit_index and f"exit-{hold.node_index}" not in run.reported:
+                run.reported.add(f"exit-{hold.node_index}")
+                self.link.send_elevator_request(elevator_id, ev.ElevatorRequest(
+                    request_id=uuid.uuid4().hex[:12], command="release", robot_id=robot.robot_id))
+                self._delivery_custody(run, "elevator_exited", robot, detail=f"{elevator_id} at level {hold.level}")
+            if hold.kind == HoldKind.CAR_AT_DESTINATION and index >= hold.node_index and f"board-{hold.node_index}" not in run.reported:
+                run.reported.add(f"board-{hold.node_index}")
+                self._delivery_custody(run, "elevator_boarded", robot, detail=f"{elevator_id} from level {hold.ride.from_level}")
+
+    def _delivery_custody(self, run: TripRun, kind: str, robot: RobotView, detail: str = "") -> None:
+        if run.delivery_id is None:
+            return
+        delivery = self._delivery(run.delivery_id)
+        if delivery.state in (S.LOADED, S.IN_TRANSIT):
+            self._custody(kind, delivery, robot.robot_id, detail=detail)
+            delivery.history.append(dl.HistoryEntry(utcnow(), delivery.state, f"{kind.replace('_', ' ')}: {detail}"))
+            self.store.save_delivery(delivery)
+            self._emit_delivery(delivery)
+
+    def _track_delivery(self, robot: RobotView, run: TripRun, index: int) -> None:
+        if run.delivery_id is None:
+            return
+        delivery = self._delivery(run.delivery_id)
+        load = robot.action_state(run.load_action_id)
+        unload = robot.action_state(run.unload_action_id)
+        sender_place = delivery.sender.place_id
+        if delivery.state == S.TO_PICKUP and load and load.actionStatus in ("RUNNING", "INITIALIZING"):
+            self._move(delivery, S.AWAITING_LOAD, f"{robot.robot_id} waits at {sender_place}: open compartment "
+                                                  f"{delivery.compartment_id} with the sender PIN")
+            self.store.add_notification(sender_place, delivery.id, f"机器人 {robot.robot_id} 已到达，请用取件码装入文件",
+                                        f"Robot {robot.robot_id} has arrived: load the files with your PIN", utcnow())
+        if delivery.state == S.AWAITING_LOAD and load and load.actionStatus == "FINISHED":
+            opener = self._openers.get((robot.robot_id, delivery.compartment_id), delivery.sender.person)
+            self._move(delivery, S.LOADED, f"loaded by {opener} into compartment {delivery.compartment_id} of {robot.robot_id}")
+            self._custody("loaded", delivery, opener, place_id=sender_place,
+                          detail=f"compartment {delivery.compartment_id} locked")
+            pin = self._recipient_pins.pop(delivery.id, None)
+            if pin:
+                self.store.add_notification(
+                    delivery.recipient.place_id, delivery.id,
+                    f"文件 {delivery.id} 已出发，取件一次性密码：{pin}",
+                    f"Files {delivery.id} are on their way; your one-time PIN: {pin}", utcnow())
+        if delivery.state == S.LOADED and run.pickup_index is not None and index > run.pickup_index:
+            self._move(delivery, S.IN_TRANSIT, f"{robot.robot_id} left {sender_place}")
+            self._custody("departed", delivery, robot.robot_id, place_id=sender_place)
+        if delivery.state in (S.LOADED, S.IN_TRANSIT) and unload and unload.actionStatus in ("RUNNING", "INITIALIZING"):
+            if delivery.state == S.LOADED:
+                self._move(delivery, S.IN_TRANSIT, f"{robot.robot_id} left {sender_place}")
+            place = delivery.recipient.place_id
+            self._move(delivery, S.AWAITING_RECIPIENT, f"{robot.robot_id} waits at {place} for the recipient")
+            self._custody("arrived", delivery, robot.robot_id, place_id=place)
+            self.store.add_notification(place, delivery.id, f"文件 {delivery.id} 已送达，请用一次性密码取件",
+                                        f"Files {delivery.id} have arrived: open with your one-time PIN", utcnow())
+        if delivery.state == S.AWAITING_RECIPIENT and unload and unload.actionStatus == "FINISHED":
+            taker = self._openers.get((robot.robot_id, delivery.compartment_id), delivery.recipient.person)
+            self._move(delivery, S.DELIVERED, f"taken out by {taker} at {delivery.recipient.place_id}")
+            self._custody("delivered", delivery, taker, place_id=delivery.recipient.place_id)
+
+    def _finish_run(self, robot: RobotView, go_home: bool) -> None:
+        self.runs.pop(robot.robot_id, None)
+        robot.trip_order_id = None
+        robot.delivery_ids = []
+        if go_home:
+            self.send_home(robot)
+
+    def send_home(self, robot: RobotView) -> None:
+        """Drive back to the robot's home place (dock or parking) with a trip of no actions."""
+        home = self.homes.get(robot.robot_id)
+        if home is None:
+            return
+        try:
+            route = plan_route(self.site, self._robot_waypoint(robot), self.site.place(home).waypoint_id)
+        except NoRouteError as exc:
+            log.error("%s cannot go home: %s", robot.robot_id, exc)
+            return
+        if route.distance_m < 0.01:
+            return
+        trip = build_trip(f"home-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [None])
+        self._begin(robot, TripRun(trip, None))
+
+    # -------------------------------------------------------------- elevators
+    def handle_elevator(self, status: ev.ElevatorStatus) -> None:
+        self.elevators[status.elevator_id] = status
+        if status.held_by and status.held_by in self.runs and self.robots.get(status.held_by):
+            robot = self.robots[status.held_by]
+            if robot.state is not None:
+                self._advance(robot, self.runs[status.held_by])
+        self._emit("elevator", status.to_dict())
+
+    # ------------------------------------------------------- at the robot
+    async def unlock_compartment(self, robot_id: str, compartment_id: int, pin: str, person: str) -> str:
+        """Relay a PIN typed at the robot's screen; the robot checks it against the hash it holds."""
+        robot = self._robot(robot_id, ha.UNLOCK_COMPARTMENT)
+        action = self._action(ha.UNLOCK_COMPARTMENT, {"compartmentId": compartment_id, "pin": pin, "person": person})
+        result = await self._run_instant(robot, action)
+        self._openers[(robot_id, compartment_id)] = person
+        delivery = self._delivery_in(robot_id, compartment_id)
+        if delivery is not None and delivery.state == S.AWAITING_RECIPIENT:
+            self._custody("unlocked_by_recipient", delivery, person, place_id=delivery.recipient.place_id)
+        return result
+
+    async def close_compartment(self, robot_id: str, compartment_id: int, person: str) -> str:
+        robot = self._robot(robot_id, ha.LOCK_COMPARTMENT)
+        delivery = self._delivery_in(robot_id, compartment_id)
+        occupied = delivery is not None and delivery.state == S.AWAITING_LOAD
+        action = self._action(ha.LOCK_COMPARTMENT, {"compartmentId": compartment_id, "occupied": occupied, "person": person})
+        return await self._run_instant(robot, action)
+
+    def _delivery_in(self, robot_id: str, compartment_id: int) -> dl.Delivery | None:
+        run = self.runs.get(robot_id)
+        if run is None or run.delivery_id is None:
+            return None
+        delivery = self._delivery(run.delivery_id)
+        return delivery if delivery.compartment_id == compartment_id else None
+
+    def _robot(self, robot_id: str, action_type: str) -> RobotView:
+        robot = self.robots.get(robot_id)
+        if robot is None:
+            raise FleetError(f"no robot {robot_id!r}", 404)
+        if not robot.online:
+            raise FleetError(f"robot {robot_id} is offline", 409)
+        if action_type not in robot.action_types:
+            raise FleetError(f"robot {robot_id} does not declare action {action_type} in its factsheet", 409)
+        return robot
+
+    async def _run_instant(self, robot: RobotView, action: v.Action, timeout_s: float = 10.0) -> str:
+        future = asyncio.get_running_loop().create_future()
+        self._waiters[(robot.robot_id, action.actionId)] = future
+        self.link.send_instant_actions(robot.manufacturer, robot.robot_id, [action])
+        try:
+            status, result = await asyncio.wait_for(future, timeout_s)
+        except asyncio.TimeoutError:
+            raise FleetError(f"robot {robot.robot_id} did not answer {action.actionType} within {timeout_s:.0f} s", 504) from None
+        finally:
+            self._waiters.pop((robot.robot_id, action.actionId), None)
+        if status == "FAILED":
+            raise FleetError(result or f"{action.actionType} failed", 403 if "PIN" in (result or "") else 409)
+        return result or ""
+
+    def _resolve_waiters(self, robot: RobotView) -> None:
+        for (robot_id, action_id), future in list(self._waiters.items()):
+            if robot_id != robot.robot_id or future.done():
+                continue
+            state = robot.action_state(action_id)
+            if state and state.actionStatus in ("FINISHED", "FAILED"):
+                future.set_result((state.actionStatus, state.resultDescription))
+
+    # ------------------------------------------------------------- guidance
+    async def ask(self, question: str, language: str, robot_id: str | None = None) -> tuple[Answer, str, str | None]:
+        """Answer from the knowledge base and have a guidance robot say it; returns (answer, robot, wav)."""
+        answer = self.knowledge.answer(question, language)
+        candidates = [r for r in self.robots.values() if r.kind == "guidance" and r.online]
+        if robot_id is not None:
+            candidates = [r for r in candidates if r.robot_id == robot_id]
+            if not candidates:
+                raise FleetError(f"guidance robot {robot_id!r} is not online", 409)
+        if not candidates:
+            raise FleetError("no guidance robot is online", 409)
+        robot = self._robot(candidates[0].robot_id, ha.SPEAK)
+        action = self._action(ha.SPEAK, {"text": answer.text, "language": answer.language})
+        wav_path = await self._run_instant(robot, action, timeout_s=30.0)
+        return answer, robot.robot_id, wav_path or None
+

@@ -1,0 +1,40 @@
+"""The fleet manager's settings: one validated object, from arguments or HALLFLEET_* environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SITE = REPO_ROOT / "maps" / "demo_hall"
+DEFAULT_FLEET = REPO_ROOT / "robots" / "fleets" / "demo_hall.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HALLFLEET_")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    mqtt_url: str | None = None  # None: start the embedded broker
+    embedded_broker_port: int = 18830
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # None: SQLite file in data_dir
+    site_dir: Path = DEFAULT_SITE
+    fleet_file: Path = DEFAULT_FLEET
+
+    @field_validator("http_host")
+    @classmethod
+    def _loopback_only(cls, host: str) -> str:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"http_host {host!r}: this deployment binds loopback only (127.0.0.1)")
+        return host
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'hallfleet.db').resolve()}"
+
+    @property
+    def effective_mqtt_url(self) -> str:
+        return self.mqtt_url or f"mqtt://127.0.0.1:{self.embedded_broker_port}"

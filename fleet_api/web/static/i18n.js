@@ -1,0 +1,449 @@
+/* Shared by the three pages: dictionary + t(), language toggle, fetch helper, SSE helper.
+   Chinese (zh) is the default; the choice is kept in localStorage, and ?lang=en|zh overrides it. */
+"use strict";
+
+const HF = (() => {
+  const STORAGE_KEY = "hallfleet.lang";
+
+  const DICT = {
+    zh: {
+      "app.name": "大厅机器人",
+      "lang.toggle": "English",
+      "lang.toggle.aria": "Switch to English",
+      "common.loading": "加载中…",
+      "common.error": "出错了：{msg}",
+      "common.none": "无",
+      "common.yes": "是",
+      "common.no": "否",
+      "common.close": "关闭",
+      "common.live.ok": "实时更新中",
+      "common.live.lost": "实时连接中断，正在重连…",
+      "common.network": "无法连接服务器",
+      "floor": "{n}楼",
+
+      "state.requested": "已请求",
+      "state.assigned": "已派车",
+      "state.to_pickup": "前往取件",
+      "state.awaiting_load": "等待装件",
+      "state.loaded": "已装件",
+      "state.in_transit": "运送中",
+      "state.awaiting_recipient": "等待签收",
+      "state.delivered": "已送达",
+      "state.cancelled": "已取消",
+      "state.returned_to_sender": "已退回",
+      "state.failed": "失败",
+
+      "kind.service_window": "受理窗口",
+      "kind.pickup_window": "出件窗口",
+      "kind.department": "审批科室",
+      "kind.other": "其他",
+
+      "priority.normal": "普通",
+      "priority.urgent": "加急",
+
+      "clerk.title": "文件传送 · 窗口与科室",
+      "clerk.place": "我的窗口/科室",
+      "clerk.place.choose": "— 请选择 —",
+      "clerk.myname": "我的姓名",
+      "clerk.myname.ph": "例如：王敏",
+      "clerk.send.title": "发送文件",
+      "clerk.recipient.place": "收件窗口/科室",
+      "clerk.recipient.person": "收件人",
+      "clerk.sender.person": "发件人",
+      "clerk.docs": "文件",
+      "clerk.doc.barcode": "条形码",
+      "clerk.doc.title": "名称",
+      "clerk.doc.add": "＋ 添加一份文件",
+      "clerk.doc.remove": "删除",
+      "clerk.priority": "优先级",
+      "clerk.note": "备注",
+      "clerk.send": "发送",
+      "clerk.send.needplace": "请先选择“我的窗口/科室”。",
+      "clerk.pin.title": "装件密码",
+      "clerk.pin.help": "请在机器人屏幕上输入此密码，打开格口放入文件。密码只显示这一次。",
+      "clerk.pin.delivery": "运单号：{id}",
+      "clerk.out.title": "发出的文件",
+      "clerk.in.title": "收到的文件",
+      "clerk.list.empty": "暂无",
+      "clerk.col.id": "运单号",
+      "clerk.col.state": "状态",
+      "clerk.col.to": "送往",
+      "clerk.col.from": "来自",
+      "clerk.col.docs": "文件数",
+      "clerk.col.robot": "机器人",
+      "clerk.col.comp": "格口",
+      "clerk.col.updated": "更新时间",
+      "clerk.detail.title": "运单详情 {id}",
+      "clerk.detail.docs": "文件",
+      "clerk.detail.history": "状态记录",
+      "clerk.detail.custody": "交接记录（防篡改）",
+      "clerk.detail.failure": "失败原因：{reason}",
+      "clerk.detail.note": "备注：{note}",
+      "clerk.col.time": "时间",
+      "clerk.col.message": "说明",
+      "clerk.col.kind": "事件",
+      "clerk.col.actor": "操作人",
+      "clerk.col.place": "地点",
+      "clerk.col.detail": "详情",
+      "clerk.cancel": "取消运单",
+      "clerk.cancel.confirm": "确定取消运单 {id} 吗？",
+      "clerk.cancel.needname": "请先在上方填写“我的姓名”。",
+      "clerk.cancel.done": "运单已取消。",
+      "clerk.notes.title": "通知（含取件密码）",
+      "clerk.notes.empty": "暂无通知",
+      "clerk.robot.title": "在机器人旁",
+      "clerk.robot.help": "代替机器人触摸屏：输入机器人编号、格口号和密码开格口；放入/取出文件后关闭格口。",
+      "clerk.robot.id": "机器人编号",
+      "clerk.robot.comp": "格口号",
+      "clerk.robot.pin": "密码",
+      "clerk.robot.person": "姓名",
+      "clerk.robot.unlock": "开格口",
+      "clerk.robot.close": "已放入/取出文件，关闭格口",
+      "clerk.robot.opened": "格口已打开：{msg}",
+      "clerk.robot.locked": "格口已锁好：{msg}",
+
+      "kiosk.title": "导办服务",
+      "kiosk.question": "您想办理什么业务？",
+      "kiosk.placeholder": "请在这里输入问题",
+      "kiosk.ask": "提问",
+      "kiosk.suggest": "常见问题",
+      "kiosk.s1": "营业执照怎么办",
+      "kiosk.s2": "社保卡在哪个窗口",
+      "kiosk.s3": "厕所在哪里",
+      "kiosk.s4": "老年人有绿色通道吗",
+      "kiosk.answer": "回答",
+      "kiosk.thinking": "正在查询，请稍候…",
+      "kiosk.spoken": "已由机器人 {robot} 播报",
+      "kiosk.notspoken": "机器人 {robot} 未能播报",
+      "kiosk.norobot": "导览机器人暂时不在，请到服务台咨询工作人员。",
+      "kiosk.empty": "请先输入您的问题。",
+
+      "tech.title": "机器人运维",
+      "tech.online": "在线 {online} / 共 {total}",
+      "tech.active": "进行中的运单 {n}",
+      "tech.errors": "故障 {n}",
+      "tech.robots": "机器人",
+      "tech.elevators": "电梯",
+      "tech.map": "楼层平面图（60 × 40 米）",
+      "tech.col.id": "编号",
+      "tech.col.kind": "类型",
+      "tech.col.online": "在线",
+      "tech.col.activity": "状态",
+      "tech.col.level": "楼层",
+      "tech.col.pos": "位置（米）",
+      "tech.col.battery": "电量",
+      "tech.col.delivery": "当前运单",
+      "tech.col.errors": "故障",
+      "tech.col.elevator": "电梯",
+      "tech.col.door": "门",
+      "tech.col.moving": "运行",
+      "tech.col.heldby": "占用者",
+      "tech.col.target": "目标楼层",
+      "tech.col.fault": "故障",
+      "tech.kind.delivery": "送件",
+      "tech.kind.guidance": "导览",
+      "tech.charging": "充电中",
+      "tech.noelevators": "暂无电梯状态",
+      "tech.norobots": "没有配置机器人",
+      "tech.nopos": "位置未知：{ids}",
+      "tech.door.open": "开",
+      "tech.door.closed": "关",
+      "tech.door.opening": "正在开",
+      "tech.door.closing": "正在关",
+      "activity.offline": "离线",
+      "activity.connecting": "连接中",
+      "activity.error": "故障",
+      "activity.paused": "已暂停",
+      "activity.driving": "行驶中",
+      "activity.working": "作业中",
+      "activity.waiting": "等待中",
+      "activity.idle": "空闲",
+    },
+    en: {
+      "app.name": "Hall robots",
+      "lang.toggle": "中文",
+      "lang.toggle.aria": "切换到中文",
+      "common.loading": "Loading…",
+      "common.error": "Error: {msg}",
+      "common.none": "none",
+      "common.yes": "yes",
+      "common.no": "no",
+      "common.close": "Close",
+      "common.live.ok": "Live",
+      "common.live.lost": "Live connection lost, reconnecting…",
+      "common.network": "Cannot reach the server",
+      "floor": "Floor {n}",
+
+      "state.requested": "requested",
+      "state.assigned": "assigned",
+      "state.to_pickup": "to pickup",
+      "state.awaiting_load": "awaiting load",
+      "state.loaded": "loaded",
+      "state.in_transit": "in transit",
+      "state.awaiting_recipient": "awaiting recipient",
+      "state.delivered": "delivered",
+      "state.cancelled": "cancelled",
+      "state.returned_to_sender": "returned to sender",
+      "state.failed": "failed",
+
+      "kind.service_window": "Service windows",
+      "kind.pickup_window": "Pickup windows",
+      "kind.department": "Departments",
+      "kind.other": "Other",
+
+      "priority.normal": "Normal",
+      "priority.urgent": "Urgent",
+
+      "clerk.title": "File delivery · windows and departments",
+      "clerk.place": "My window / department",
+      "clerk.place.choose": "— choose —",
+      "clerk.myname": "My name",
+      "clerk.myname.ph": "e.g. Wang Min",
+      "clerk.send.title": "Send files",
+      "clerk.recipient.place": "To window / department",
+      "clerk.recipient.person": "Recipient",
+      "clerk.sender.person": "Sender",
+      "clerk.docs": "Documents",
+      "clerk.doc.barcode": "Barcode",
+      "clerk.doc.title": "Title",
+      "clerk.doc.add": "+ Add a document",
+      "clerk.doc.remove": "Remove",
+      "clerk.priority": "Priority",
+      "clerk.note": "Note",
+      "clerk.send": "Send",
+      "clerk.send.needplace": "Choose “My window / department” first.",
+      "clerk.pin.title": "Loading PIN",
+      "clerk.pin.help": "Type this PIN on the robot's screen to open the compartment and put the files in. It is shown only once.",
+      "clerk.pin.delivery": "Delivery: {id}",
+      "clerk.out.title": "Outgoing",
+      "clerk.in.title": "Incoming",
+      "clerk.list.empty": "None",
+      "clerk.col.id": "Delivery",
+      "clerk.col.state": "State",
+      "clerk.col.to": "To",
+      "clerk.col.from": "From",
+      "clerk.col.docs": "Docs",
+      "clerk.col.robot": "Robot",
+      "clerk.col.comp": "Comp.",
+      "clerk.col.updated": "Updated",
+      "clerk.detail.title": "Delivery {id}",
+      "clerk.detail.docs": "Documents",
+      "clerk.detail.history": "History",
+      "clerk.detail.custody": "Custody log (tamper-evident)",
+      "clerk.detail.failure": "Failure: {reason}",
+      "clerk.detail.note": "Note: {note}",
+      "clerk.col.time": "Time",
+      "clerk.col.message": "Message",
+      "clerk.col.kind": "Event",
+      "clerk.col.actor": "By",
+      "clerk.col.place": "Place",
+      "clerk.col.detail": "Detail",
+      "clerk.cancel": "Cancel delivery",
+      "clerk.cancel.confirm": "Cancel delivery {id}?",
+      "clerk.cancel.needname": "Fill in “My name” above first.",
+      "clerk.cancel.done": "Delivery cancelled.",
+      "clerk.notes.title": "Notifications (incl. pickup PINs)",
+      "clerk.notes.empty": "No notifications",
+      "clerk.robot.title": "At the robot",
+      "clerk.robot.help": "Stands in for the robot's touch screen: robot, compartment and PIN to open; close after the files are in or out.",
+      "clerk.robot.id": "Robot",
+      "clerk.robot.comp": "Compartment",
+      "clerk.robot.pin": "PIN",
+      "clerk.robot.person": "Name",
+      "clerk.robot.unlock": "Open compartment",
+      "clerk.robot.close": "Files in/out — close compartment",
+      "clerk.robot.opened": "Compartment open: {msg}",
+      "clerk.robot.locked": "Compartment locked: {msg}",
+
+      "kiosk.title": "Visitor guidance",
+      "kiosk.question": "How can we help you?",
+      "kiosk.placeholder": "Type your question here",
+      "kiosk.ask": "Ask",
+      "kiosk.suggest": "Common questions",
+      "kiosk.s1": "How do I get a business licence?",
+      "kiosk.s2": "Which window handles social security cards?",
+      "kiosk.s3": "Where is the toilet?",
+      "kiosk.s4": "Is there a green channel for seniors?",
+      "kiosk.answer": "Answer",
+      "kiosk.thinking": "Looking it up, one moment…",
+      "kiosk.spoken": "Spoken by robot {robot}",
+      "kiosk.notspoken": "Robot {robot} could not speak it",
+      "kiosk.norobot": "No guidance robot is available right now. Please ask at the information desk.",
+      "kiosk.empty": "Please type your question first.",
+
+      "tech.title": "Fleet technician",
+      "tech.online": "Online {online} / {total}",
+      "tech.active": "Active deliveries {n}",
+      "tech.errors": "Faults {n}",
+      "tech.robots": "Robots",
+      "tech.elevators": "Elevators",
+      "tech.map": "Floor plans (60 × 40 m)",
+      "tech.col.id": "ID",
+      "tech.col.kind": "Kind",
+      "tech.col.online": "Online",
+      "tech.col.activity": "Activity",
+      "tech.col.level": "Floor",
+      "tech.col.pos": "Position (m)",
+      "tech.col.battery": "Battery",
+      "tech.col.delivery": "Delivery",
+      "tech.col.errors": "Errors",
+      "tech.col.elevator": "Elevator",
+      "tech.col.door": "Door",
+      "tech.col.moving": "Moving",
+      "tech.col.heldby": "Held by",
+      "tech.col.target": "Target floor",
+      "tech.col.fault": "Fault",
+      "tech.kind.delivery": "delivery",
+      "tech.kind.guidance": "guidance",
+      "tech.charging": "charging",
+      "tech.noelevators": "No elevator status yet",
+      "tech.norobots": "No robots configured",
+      "tech.nopos": "Position unknown: {ids}",
+      "tech.door.open": "open",
+      "tech.door.closed": "closed",
+      "tech.door.opening": "opening",
+      "tech.door.closing": "closing",
+      "activity.offline": "offline",
+      "activity.connecting": "connecting",
+      "activity.error": "error",
+      "activity.paused": "paused",
+      "activity.driving": "driving",
+      "activity.working": "working",
+      "activity.waiting": "waiting",
+      "activity.idle": "idle",
+    },
+  };
+
+  function initialLang() {
+    const q = new URLSearchParams(location.search).get("lang");
+    if (q === "en" || q === "zh" || q === "zh-CN") {
+      const l = q === "en" ? "en" : "zh";
+      try { localStorage.setItem(STORAGE_KEY, l); } catch (_) { /* private mode */ }
+      return l;
+    }
+    let stored = null;
+    try { stored = localStorage.getItem(STORAGE_KEY); } catch (_) { /* private mode */ }
+    return stored === "en" ? "en" : "zh";
+  }
+
+  let current = initialLang();
+
+  /** Translate key; {name} placeholders are filled from vars. Unknown keys show themselves. */
+  function t(key, vars) {
+    const text = (DICT[current] && DICT[current][key]) ?? DICT.zh[key] ?? key;
+    return vars ? text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : text;
+  }
+
+  /** Fill [data-i18n], [data-i18n-placeholder], [data-i18n-aria] under root. */
+  function apply(root = document) {
+    document.documentElement.lang = current === "en" ? "en" : "zh-CN";
+    root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    root.querySelectorAll("[data-i18n-aria]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nAria)); });
+    const title = document.querySelector("title[data-i18n]");
+    if (title) document.title = t(title.dataset.i18n);
+  }
+
+  function setLang(lang) {
+    current = lang === "en" ? "en" : "zh";
+    try { localStorage.setItem(STORAGE_KEY, current); } catch (_) { /* private mode */ }
+    const url = new URL(location.href);
+    if (url.searchParams.has("lang")) {
+      url.searchParams.set("lang", current);
+      history.replaceState(null, "", url);
+    }
+    apply();
+    document.dispatchEvent(new CustomEvent("hf:lang", { detail: current }));
+  }
+
+  /** A button that flips between 中文 and English. */
+  function mountToggle(button) {
+    button.addEventListener("click", () => setLang(current === "zh" ? "en" : "zh"));
+    button.dataset.i18n = "lang.toggle";
+    button.dataset.i18nAria = "lang.toggle.aria";
+  }
+
+  /** fetch JSON; throws Error(detail) on 4xx/5xx so callers can show the server's reason. */
+  async function api(method, path, body) {
+    const opts = { method, headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    let resp;
+    try {
+      resp = await fetch(path, opts);
+    } catch (_) {
+      throw new Error(t("common.network"));
+    }
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok) {
+      let msg = data && data.detail !== undefined ? data.detail : `HTTP ${resp.status}`;
+      if (Array.isArray(msg)) msg = msg.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
+      const err = new Error(String(msg));
+      err.status = resp.status;
+      throw err;
+    }
+    return data;
+  }
+
+  /** Subscribe to /api/events; handlers = {robot: fn(data), delivery: fn(data), elevator: fn(data)}.
+      onStatus(ok) tells whether the stream is connected (EventSource reconnects by itself). */
+  function live(handlers, onStatus) {
+    const es = new EventSource("/api/events");
+    for (const [name, fn] of Object.entries(handlers)) {
+      es.addEventListener(name, (ev) => {
+        try { fn(JSON.parse(ev.data)); } catch (e) { console.error("bad event", name, e); }
+      });
+    }
+    if (onStatus) {
+      es.addEventListener("open", () => onStatus(true));
+      es.addEventListener("error", () => onStatus(false));
+    }
+    return es;
+  }
+
+  /** Tiny element builder: h("td", {class: "x"}, "text", child, ...). */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "class") el.className = v;
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      el.append(c instanceof Node ? c : String(c));
+    }
+    return el;
+  }
+
+  const placeName = (p) => (p ? (current === "en" ? p.name_en || p.name_zh : p.name_zh || p.name_en) : "");
+  const partyPlace = (party) => (current === "en" ? party.place_name_en : party.place_name_zh) || party.place_id;
+  const stateLabel = (s) => t(`state.${s}`);
+  const floor = (level) => (level === null || level === undefined ? "—" : t("floor", { n: level }));
+
+  function time(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (isNaN(d)) return iso;
+    return d.toLocaleString(current === "en" ? "en-GB" : "zh-CN", {
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+  }
+
+  function badge(state) {
+    return h("span", { class: `badge state-${state}`, "data-state": state }, stateLabel(state));
+  }
+
+  return {
+    t, apply, setLang, mountToggle, api, live, h, placeName, partyPlace, stateLabel, floor, time, badge,
+    get lang() { return current; },
+  };
+})();
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-lang-toggle]").forEach((b) => HF.mountToggle(b));
+  HF.apply();
+});

@@ -1,0 +1,155 @@
+/* Technician page: the fleet at a glance, live from /api/events. */
+"use strict";
+
+(() => {
+  const { t, h, api } = HF;
+  const $ = (id) => document.getElementById(id);
+  const SVG = "http://www.w3.org/2000/svg";
+  const PLAN_W_M = 60;
+  const PLAN_H_M = 40;
+  const ACTIVE = new Set(["requested", "assigned", "to_pickup", "awaiting_load", "loaded", "in_transit", "awaiting_recipient"]);
+  const REFRESH_S = 30;
+
+  const robots = new Map();       // id -> robot summary
+  const elevators = new Map();    // elevatorId -> status
+  const deliveryStates = new Map(); // delivery id -> state
+  let levels = [];
+
+  const hasErrors = (r) => (r.errors || []).length > 0 || r.activity === "error";
+
+  function renderCounts() {
+    const all = [...robots.values()];
+    $("count-online").textContent = t("tech.online", { online: all.filter((r) => r.online).length, total: all.length });
+    $("count-active").textContent = t("tech.active", { n: [...deliveryStates.values()].filter((s) => ACTIVE.has(s)).length });
+    $("count-errors").textContent = t("tech.errors", { n: all.filter(hasErrors).length });
+  }
+
+  function battery(r) {
+    if (r.battery_pct === null || r.battery_pct === undefined) return "—";
+    const pct = Math.max(0, Math.min(100, r.battery_pct));
+    const cls = pct < 20 ? "low" : pct < 50 ? "mid" : "";
+    return h("div", { class: "battery" },
+      h("div", { class: "bar", role: "img", "aria-label": `${Math.round(pct)}%` },
+        h("div", { class: `fill ${cls}`, style: `width:${pct}%` })),
+      `${Math.round(pct)}%`, r.charging ? ` ⚡${t("tech.charging")}` : "");
+  }
+
+  function renderRobots() {
+    const list = [...robots.values()].sort((a, b) => a.id.localeCompare(b.id));
+    if (!list.length) { $("robots").replaceChildren(h("p", { class: "muted" }, t("tech.norobots"))); return; }
+    const cols = ["tech.col.id", "tech.col.kind", "tech.col.online", "tech.col.activity", "tech.col.level", "tech.col.pos",
+      "tech.col.battery", "tech.col.delivery", "tech.col.errors"];
+    $("robots").replaceChildren(h("table", { "data-testid": "robots-table" },
+      h("thead", {}, h("tr", {}, cols.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, list.map((r) => h("tr", {
+        "data-robot": r.id, class: [r.online ? "" : "offline", hasErrors(r) ? "has-error" : ""].join(" ").trim() || null,
+      },
+      h("td", {}, h("strong", {}, r.id)),
+      h("td", {}, t(`tech.kind.${r.kind}`)),
+      h("td", {}, r.online ? t("common.yes") : t("common.no")),
+      h("td", { class: "activity" }, t(`activity.${r.activity}`)),
+      h("td", {}, HF.floor(r.level)),
+      h("td", {}, r.x_m === null || r.x_m === undefined ? "—" : `${r.x_m.toFixed(1)}, ${r.y_m.toFixed(1)}`),
+      h("td", {}, battery(r)),
+      h("td", { class: "mono" }, (r.delivery_ids || []).join(", ") || "—"),
+      h("td", {}, (r.errors || []).length
+        ? h("ul", { class: "errors" }, r.errors.map((e) => h("li", {}, `${e.level} ${e.type}${e.description ? `: ${e.description}` : ""}`)))
+        : "—"))))));
+  }
+
+  function doorLabel(door) {
+    const key = `tech.door.${String(door).toLowerCase()}`;
+    const label = t(key);
+    return label === key ? door : label;
+  }
+
+  function renderElevators() {
+    const list = [...elevators.values()].sort((a, b) => a.elevatorId.localeCompare(b.elevatorId));
+    if (!list.length) { $("elevators").replaceChildren(h("p", { class: "muted" }, t("tech.noelevators"))); return; }
+    const cols = ["tech.col.elevator", "tech.col.level", "tech.col.door", "tech.col.moving", "tech.col.target", "tech.col.heldby", "tech.col.fault"];
+    $("elevators").replaceChildren(h("table", {},
+      h("thead", {}, h("tr", {}, cols.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, list.map((e) => h("tr", { class: e.fault ? "has-error" : null },
+        h("td", {}, h("strong", {}, e.elevatorId)),
+        h("td", {}, HF.floor(e.level)),
+        h("td", {}, doorLabel(e.door)),
+        h("td", {}, e.moving ? `${t("common.yes")} ${e.direction || ""}` : t("common.no")),
+        h("td", {}, e.targetLevel === null || e.targetLevel === undefined ? "—" : HF.floor(e.targetLevel)),
+        h("td", {}, e.heldBy || "—"),
+        h("td", {}, e.fault || "—"))))));
+  }
+
+  function svg(tag, attrs, text) {
+    const el = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function renderFloors() {
+    const all = [...robots.values()];
+    const floorSet = new Set(levels);
+    all.forEach((r) => { if (r.level !== null && r.level !== undefined) floorSet.add(r.level); });
+    const sorted = [...floorSet].sort((a, b) => (a > b ? 1 : a < b ? -1 : 0));
+    $("floors").replaceChildren(...sorted.map((level) => {
+      const plan = svg("svg", { viewBox: `0 0 ${PLAN_W_M} ${PLAN_H_M}`, role: "img", "aria-label": HF.floor(level) });
+      for (let x = 10; x < PLAN_W_M; x += 10) plan.append(svg("line", { x1: x, y1: 0, x2: x, y2: PLAN_H_M, class: "grid-line" }));
+      for (let y = 10; y < PLAN_H_M; y += 10) plan.append(svg("line", { x1: 0, y1: y, x2: PLAN_W_M, y2: y, class: "grid-line" }));
+      for (const r of all) {
+        if (r.level !== level || r.x_m === null || r.x_m === undefined) continue;
+        const cy = PLAN_H_M - r.y_m;  // map y points up, SVG y points down
+        const dot = svg("circle", { cx: r.x_m, cy, r: 1, class: `robot-dot ${r.kind}${hasErrors(r) || !r.online ? " bad" : ""}` });
+        dot.append(svg("title", {}, `${r.id} (${r.x_m}, ${r.y_m})`));
+        plan.append(dot, svg("text", { x: r.x_m + 1.3, y: cy + 0.7 }, r.id));
+      }
+      return h("figure", { class: "floor-plan", style: "margin:0" }, h("figcaption", {}, HF.floor(level)), plan);
+    }));
+    const unplaced = all.filter((r) => r.x_m === null || r.x_m === undefined).map((r) => r.id);
+    $("nopos").textContent = unplaced.length ? t("tech.nopos", { ids: unplaced.join(", ") }) : "";
+  }
+
+  function renderAll() { renderCounts(); renderRobots(); renderElevators(); renderFloors(); }
+
+  let pending = false;
+  function renderSoon() {  // coalesce bursts of robot states into one repaint per frame
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; renderAll(); });
+  }
+
+  async function loadAll() {
+    const [rs, es, ds, ps] = await Promise.all([
+      api("GET", "/api/robots"), api("GET", "/api/elevators"),
+      api("GET", "/api/deliveries?limit=500"), api("GET", "/api/places"),
+    ]);
+    robots.clear(); rs.forEach((r) => robots.set(r.id, r));
+    elevators.clear(); es.forEach((e) => elevators.set(e.elevatorId, e));
+    deliveryStates.clear(); ds.forEach((d) => deliveryStates.set(d.id, d.state));
+    levels = [...new Set(ps.map((p) => p.level).filter((l) => l !== null && l !== undefined))];
+    $("msg").textContent = ""; $("msg").className = "msg";
+    renderAll();
+  }
+
+  function setLive(ok) {
+    const el = $("live");
+    el.textContent = ok ? t("common.live.ok") : t("common.live.lost");
+    el.classList.toggle("lost", !ok);
+    el.dataset.ok = ok ? "1" : "0";
+  }
+
+  function reportError(e) {
+    $("msg").textContent = t("common.error", { msg: e.message });
+    $("msg").className = "msg error";
+  }
+
+  document.addEventListener("hf:lang", () => { renderAll(); setLive($("live").dataset.ok === "1"); });
+  renderAll();
+  setLive(false);
+  loadAll().catch(reportError);
+  HF.live({
+    robot: (r) => { robots.set(r.id, { ...robots.get(r.id), ...r }); renderSoon(); },
+    elevator: (e) => { elevators.set(e.elevatorId, e); renderSoon(); },
+    delivery: (d) => { deliveryStates.set(d.id, d.state); renderSoon(); },
+  }, setLive);
+  setInterval(() => { loadAll().catch(reportError); }, REFRESH_S * 1000);
+})();

@@ -1,0 +1,129 @@
+"""Navigation node: follows the waypoints of a Navigate goal and publishes the robot's pose on its map.
+
+Localisation here is odometry anchored to a known pose (the dock at start, the elevator car after a
+ride, via ``initialpose``): enough for the simulated base, and the seam where a real localiser goes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
+from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist
+from hall_interfaces.action import Navigate
+from nav_msgs.msg import Odometry
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
+from rcl_interfaces.msg import ParameterDescriptor
+from std_msgs.msg import String
+
+from robots.core.path_follower import PathFollower, Pose, compose, inverse
+from robots.nodes.conversions import odometry_to_pose, pose2d, pose_to_stamped, quaternion_to_yaw
+
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class NavigationNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("navigation", **kwargs)
+        describe = lambda text: ParameterDescriptor(description=text)  # noqa: E731
+        self.declare_parameter("initial_x", 0.0, describe("start pose x on the start map [m]"))
+        self.declare_parameter("initial_y", 0.0, describe("start pose y on the start map [m]"))
+        self.declare_parameter("initial_yaw", 0.0, describe("start heading [rad]"))
+        self.declare_parameter("map_id", "floor1", describe("map the robot starts on"))
+        self.declare_parameter("max_speed_mps", 1.0, describe("top driving speed [m/s]"))
+        self.declare_parameter("control_rate_hz", 20.0, describe("path follower rate [Hz]"))
+        self.declare_parameter("time_scale", 1.0, describe("simulation time compression factor"))
+        gp = lambda name: self.get_parameter(name).value  # noqa: E731
+        self._anchor = Pose(gp("initial_x"), gp("initial_y"), gp("initial_yaw"))
+        self.map_id: str = gp("map_id")
+        self._lock = threading.Lock()
+        self._offset: Pose | None = None  # map_from_odom
+        self._odom: Pose | None = None
+        group = ReentrantCallbackGroup()
+        self._cmd_pub = self.create_publisher(Twist, "cmd_vel", 10)
+        self._pose_pub = self.create_publisher(PoseStamped, "pose", 10)
+        self._map_pub = self.create_publisher(String, "current_map", LATCHED)
+        self.create_subscription(Odometry, "odom", self._on_odom, 20, callback_group=group)
+        self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10, callback_group=group)
+        self._server = ActionServer(
+            self, Navigate, "navigate", execute_callback=self._execute,
+            goal_callback=lambda _g: GoalResponse.ACCEPT, cancel_callback=lambda _g: CancelResponse.ACCEPT,
+            callback_group=group,
+        )
+        self._map_pub.publish(String(data=self.map_id))
+
+    # -- localisation
+    def _on_odom(self, msg: Odometry) -> None:
+        odom = odometry_to_pose(msg)
+        with self._lock:
+            self._odom = odom
+            if self._offset is None:
+                self._offset = compose(self._anchor, inverse(odom))
+            pose = compose(self._offset, odom)
+        self._pose_pub.publish(pose_to_stamped(pose, msg.header.stamp))
+
+    def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
+        p = msg.pose.pose
+        anchor = Pose(p.position.x, p.position.y, quaternion_to_yaw(p.orientation))
+        with self._lock:
+            self._anchor = anchor
+            self._offset = compose(anchor, inverse(self._odom)) if self._odom else None
+            if msg.header.frame_id:
+                self.map_id = msg.header.frame_id
+        self._map_pub.publish(String(data=self.map_id))
+        self.get_logger().info(f"relocalised on {self.map_id} at ({anchor.x_m:.2f}, {anchor.y_m:.2f})")
+
+    def map_pose(self) -> Pose | None:
+        with self._lock:
+            if self._offset is None or self._odom is None:
+                return None
+            return compose(self._offset, self._odom)
+
+    # -- path following
+    def _execute(self, goal_handle) -> Navigate.Result:
+        goal = goal_handle.request
+        result = Navigate.Result()
+        if goal.map_id and goal.map_id != self.map_id:
+            goal_handle.abort()
+            result.message = f"goal is on map {goal.map_id} but the robot is on {self.map_id}"
+            return result
+        follower = PathFollower(
+            [(w.x, w.y) for w in goal.waypoints],
+            goal.max_speed_mps or self.get_parameter("max_speed_mps").value,
+            control_period_s=1.0 / self.get_parameter("control_rate_hz").value,
+            time_scale=self.get_parameter("time_scale").value,
+        )
+        period_s = 1.0 / self.get_parameter("control_rate_hz").value
+        feedback = Navigate.Feedback()
+        while True:
+            if goal_handle.is_cancel_requested or not goal_handle.is_active:
+                self._stop()
+                goal_handle.canceled()
+                result.message = "cancelled"
+                return result
+            pose = self.map_pose()
+            if pose is None:
+                time.sleep(period_s)
+                continue
+            command = follower.command(pose)
+            if command.done:
+                self._stop()
+                goal_handle.succeed()
+                result.success, result.message = True, "arrived"
+                result.final_pose = pose2d(pose.x_m, pose.y_m, pose.yaw_rad)
+                return result
+            twist = Twist()
+            twist.linear.x, twist.angular.z = command.linear_mps, command.angular_radps
+            self._cmd_pub.publish(twist)
+            feedback.pose = pose2d(pose.x_m, pose.y_m, pose.yaw_rad)
+            feedback.distance_remaining_m = command.remaining_m
+            feedback.waypoint_index = command.waypoint_index
+            goal_handle.publish_feedback(feedback)
+            time.sleep(period_s)
+
+    def _stop(self) -> None:
+        self._cmd_pub.publish(Twist())
