@@ -23,7 +23,7 @@ from hallfleet.protocol import elevator as ev
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.planner import NoRouteError, Route, nearest_waypoint, plan_route
-from maps.site import Site
+from maps.site import Site, SiteError
 
 log = logging.getLogger(__name__)
 S = dl.DeliveryState
@@ -61,6 +61,19 @@ class TripRun:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def level_of_map(site: Site, map_id: str) -> int | None:
+    """The floor level whose occupancy map is ``map_id`` (None for a map this site does not know)."""
+    return next((f.level for f in site.floors if f.map_id == map_id), None)
+
+
+def _known(lookup, key: str) -> bool:
+    try:
+        lookup(key)
+        return True
+    except SiteError:
+        return False
 
 
 class FleetService:
@@ -132,7 +145,7 @@ class FleetService:
             "online": robot.online,
             "connection": robot.connection,
             "activity": robot.activity(),
-            "level": self.site.level_of_map(pos.mapId) if pos else None,
+            "level": level_of_map(self.site, pos.mapId) if pos else None,
             "map_id": pos.mapId if pos else None,
             "x_m": round(pos.x, 2) if pos else None,
             "y_m": round(pos.y, 2) if pos else None,
@@ -154,7 +167,7 @@ class FleetService:
     ) -> tuple[dl.Delivery, str]:
         """Validate and store a delivery; return it with the sender's PIN (shown once to the clerk)."""
         for party, role in ((sender, "sender"), (recipient, "recipient")):
-            if not self.site.has_place(party.place_id):
+            if not _known(self.site.place, party.place_id):
                 raise FleetError(f"{role}.place_id: unknown place {party.place_id!r}", 422)
         now = utcnow()
         pin = generate_pin()
@@ -228,10 +241,10 @@ class FleetService:
 
     def _robot_waypoint(self, robot: RobotView) -> str:
         state = robot.state
-        if state and state.lastNodeId and self.site.has_waypoint(state.lastNodeId):
+        if state and state.lastNodeId and _known(self.site.waypoint, state.lastNodeId):
             return state.lastNodeId
         pos = state.agvPosition
-        return nearest_waypoint(self.site, self.site.level_of_map(pos.mapId), pos.x, pos.y).id
+        return nearest_waypoint(self.site, level_of_map(self.site, pos.mapId), pos.x, pos.y).id
 
     def _start_delivery_trip(self, robot: RobotView, delivery: dl.Delivery, to_pickup: Route) -> None:
         try:

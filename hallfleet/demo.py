@@ -68,9 +68,11 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
     base_url = f"http://127.0.0.1:{options.http_port}"
     _wait_http(base_url, supervisor, options.startup_timeout_s)
     elevator_args = ["-m", "hallfleet.sim.elevator", "--mqtt-url", mqtt_url, "--time-scale", str(options.time_scale)]
-    for elevator in site.elevators.values():
+    for elevator in site.elevators:
         elevator_args += ["--elevator", f"{elevator.id}:{','.join(str(lv) for lv in elevator.levels)}"]
-        elevator_args += ["--door-time-s", str(elevator.door_time_s), "--travel-time-per-floor-s", str(elevator.travel_time_per_floor_s)]
+    if site.elevators:  # the simulator models one car type; take the site's first
+        first = site.elevators[0]
+        elevator_args += ["--door-time-s", str(first.door_time_s), "--travel-time-per-floor-s", str(first.travel_time_per_floor_s)]
     supervisor.start("elevators", elevator_args)
     for spec in fleet.robots:
         if spec.kind == "thirdparty":

@@ -39,7 +39,7 @@ def _recipient_pin(client: httpx.Client, place_id: str, delivery_id: str, timeou
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for note in client.get("/api/notifications", params={"place_id": place_id}).json():
-            match = re.search(r"(\d{6})", note["text_en"])
+            match = re.search(r"PIN:\s*(\d{6})", note["text_en"])
             if note["delivery_id"] == delivery_id and match and "PIN" in note["text_en"]:
                 return match.group(1)
         time.sleep(0.3)

@@ -57,7 +57,7 @@ class MqttFleetMaster:
             (f"{v.INTERFACE}/{v.MAJOR}/+/+/connection", 1),
             (f"{v.INTERFACE}/{v.MAJOR}/+/+/factsheet", 1),
             (f"{v.INTERFACE}/{v.MAJOR}/+/+/visualization", 0),
-            (ev.state_topic("+"), 0),
+            (ev.STATE_TOPIC_FILTER, 0),
         ])
         self._loop.call_soon_threadsafe(self.connected.set)
 

@@ -54,7 +54,7 @@ def health(service: Service) -> dict[str, Any]:
 def places(service: Service, kind: str | None = None) -> list[dict[str, Any]]:
     return [
         {"id": p.id, "kind": p.kind, "name_zh": p.name_zh, "name_en": p.name_en, "level": p.level}
-        for p in service.site.places.values() if kind is None or p.kind == kind
+        for p in service.site.places if kind is None or p.kind == kind
     ]
 
 

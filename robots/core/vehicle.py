@@ -89,6 +89,7 @@ class VehicleCore:
     loads: list[Load] = field(default_factory=list)
     _pending_actions: list[Action] = field(default_factory=list)
     _running: set[str] = field(default_factory=set)
+    _running_blocking: dict[str, BlockingType] = field(default_factory=dict)
     _drive_in_progress: DriveStep | None = None
 
     # ------------------------------------------------------------------ orders
@@ -131,6 +132,11 @@ class VehicleCore:
                 order,
             )
             return False
+        # the old horizon is replaced: its actions leave the order (else they stay WAITING forever)
+        for action in [a for n in self.node_states if not n.released for a in n.actions] + [
+            a for e in self.edge_states if not e.released for a in e.actions
+        ]:
+            self.action_states.pop(action.actionId, None)
         self.node_states = [n for n in self.node_states if n.released]
         self.edge_states = [e for e in self.edge_states if e.released]
         new_nodes = list(order.nodes[1:])
@@ -155,6 +161,8 @@ class VehicleCore:
         for index, node in enumerate(order.nodes):
             if node.sequenceId % 2:
                 return f"nodes[{index}] ({node.nodeId}): sequenceId {node.sequenceId} must be even"
+            if index and node.released and not order.nodes[index - 1].released:
+                return f"nodes[{index}] ({node.nodeId}): a released node cannot follow the unreleased horizon"
             for action in node.actions:
                 if action.actionType not in self.supported_actions:
                     return f"nodes[{index}].actions: {action.actionType} is not supported by this vehicle"
@@ -166,6 +174,8 @@ class VehicleCore:
                 return f"edges[{index}] ({edge.edgeId}): must join {before.nodeId} to {after.nodeId}"
             if edge.released and not after.released:
                 return f"edges[{index}] ({edge.edgeId}): a released edge must end at a released node"
+            if edge.actions:  # never started by next_step, so they would stay WAITING forever
+                return f"edges[{index}].actions: {edge.actions[0].actionType}: this vehicle runs no edge actions"
         return None
 
     def _reject(self, error_type: str, description: str, order: Order) -> None:
@@ -234,6 +244,7 @@ class VehicleCore:
                 return None
             self._pending_actions.pop(0)
             self._running.add(action.actionId)
+            self._running_blocking[action.actionId] = action.blockingType
             self._set_action(action, ActionStatus.INITIALIZING)
             return ActionStep(action)
         if self._drive_in_progress is not None or self._hard_action_running():
@@ -248,8 +259,11 @@ class VehicleCore:
         return self._drive_in_progress
 
     def _hard_action_running(self) -> bool:
+        """A running SOFT or HARD action stops driving; NONE allows it (VDA 5050 6.12)."""
         return any(
-            self.action_states[a].actionStatus not in _FINAL for a in self._running if a in self.action_states
+            self.action_states[a].actionStatus not in _FINAL
+            for a in self._running
+            if a in self.action_states and self._running_blocking.get(a) != BlockingType.NONE
         )
 
     def arrived(self, node_id: str) -> None:
@@ -290,6 +304,7 @@ class VehicleCore:
         self.action_states[action_id] = current.model_copy(update={"actionStatus": status, "resultDescription": result})
         if status in _FINAL:
             self._running.discard(action_id)
+            self._running_blocking.pop(action_id, None)
 
     def _set_action(self, action: Action, status: ActionStatus) -> None:
         self.action_states[action.actionId] = ActionState(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import time
 import wave
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,23 @@ __all__ = ["Pyttsx3Speaker", "SpeakerError", "wav_duration_s"]
 def wav_duration_s(wav_path: Path) -> float:
     with wave.open(str(wav_path), "rb") as wav:
         return wav.getnframes() / float(wav.getframerate())
+
+
+def _wait_for_complete_file(path: Path, timeout_s: float, settle_s: float = 0.1) -> bool:
+    """Wait until ``path`` holds more than a WAV header and stops growing.
+
+    The espeak driver's runAndWait sometimes returns before its file is written (seen here with
+    longer Mandarin answers: the file appeared about a second later).
+    """
+    deadline = time.monotonic() + timeout_s
+    last_size = -1
+    while time.monotonic() < deadline:
+        size = path.stat().st_size if path.exists() else -1
+        if size > 44 and size == last_size:
+            return True
+        last_size = size
+        time.sleep(settle_s)
+    return False
 
 
 class Pyttsx3Speaker:
@@ -117,7 +135,7 @@ class Pyttsx3Speaker:
                 raise SpeakerError(
                     f"{_VOICE_NAMES[lang]} voice {voice_id!r} did not take effect (engine uses {in_effect!r})"
                 )
-        if not wav_path.exists() or wav_path.stat().st_size <= 44:
+        if not _wait_for_complete_file(wav_path, timeout_s=15.0):
             raise SpeakerError(f"synthesis wrote no audio to {wav_path}")
         try:
             return wav_duration_s(wav_path)

@@ -76,6 +76,12 @@
     const documents = [...$("doc-rows").children]
       .map((r) => ({ barcode: r.querySelector(".doc-barcode").value.trim(), title: r.querySelector(".doc-title").value.trim() }))
       .filter((d) => d.barcode || d.title);
+    const missing = [
+      [!$("rcpt-place").value, "clerk.recipient.place"], [!$("rcpt-person").value.trim(), "clerk.recipient.person"],
+      [!$("sender-person").value.trim(), "clerk.sender.person"],
+      [!documents.length || documents.some((d) => !d.barcode), "clerk.doc.barcode"],
+    ].filter(([bad]) => bad).map(([, key]) => t(key));
+    if (missing.length) return showMsg(msg, t("clerk.send.missing", { fields: missing.join(HF.lang === "en" ? ", " : "、") }), "error");
     const body = {
       sender: { place_id: myPlace(), person: $("sender-person").value.trim() },
       recipient: { place_id: $("rcpt-place").value, person: $("rcpt-person").value.trim() },
@@ -183,7 +189,7 @@
         h("thead", {}, h("tr", {}, ["#", "clerk.col.time", "clerk.col.kind", "clerk.col.actor", "clerk.col.robot", "clerk.col.comp", "clerk.col.place", "clerk.col.detail"]
           .map((k) => h("th", { scope: "col" }, k === "#" ? k : t(k))))),
         h("tbody", {}, (d.custody || []).map((c) => h("tr", {},
-          h("td", {}, c.seq), h("td", {}, HF.time(c.at)), h("td", {}, c.kind), h("td", {}, c.actor),
+          h("td", {}, c.seq), h("td", {}, HF.time(c.at)), h("td", { "data-kind": c.kind }, HF.label("custody", c.kind)), h("td", {}, c.actor),
           h("td", {}, c.robot_id || "—"), h("td", {}, c.compartment_id ?? "—"),
           h("td", {}, placeLabel(c.place_id)), h("td", { title: c.hash }, c.detail))))))));
     box.classList.remove("hidden");
@@ -295,7 +301,7 @@
       fillPlaceSelect($("my-place"), true);
       fillPlaceSelect($("rcpt-place"), true);
       renderLists(); renderNotes(); renderDetail();
-      setLive($("live").dataset.ok === "1");
+      if ($("live").dataset.ok) setLive($("live").dataset.ok === "1");
       const id = $("pin-delivery").dataset.id;
       if (id) $("pin-delivery").textContent = t("clerk.pin.delivery", { id });
     });
@@ -308,7 +314,6 @@
       showMsg($("send-msg"), t("common.error", { msg: e.message }), "error");
     }
     loadRobotIds();
-    setLive(false);
     HF.live({
       delivery: (data) => {
         if (data.id === selectedId || deliveries.some((d) => d.id === data.id) || myPlace()) refreshSoon();

@@ -59,6 +59,7 @@ const HF = (() => {
       "clerk.note": "备注",
       "clerk.send": "发送",
       "clerk.send.needplace": "请先选择“我的窗口/科室”。",
+      "clerk.send.missing": "请填写：{fields}",
       "clerk.pin.title": "装件密码",
       "clerk.pin.help": "请在机器人屏幕上输入此密码，打开格口放入文件。密码只显示这一次。",
       "clerk.pin.delivery": "运单号：{id}",
@@ -86,6 +87,16 @@ const HF = (() => {
       "clerk.col.place": "地点",
       "clerk.col.detail": "详情",
       "clerk.cancel": "取消运单",
+      "custody.created": "创建",
+      "custody.cancelled": "取消",
+      "custody.assigned": "派车",
+      "custody.loaded": "装件",
+      "custody.departed": "出发",
+      "custody.arrived": "到达",
+      "custody.delivered": "签收",
+      "custody.unlocked_by_recipient": "收件人开格口",
+      "custody.elevator_boarded": "进电梯",
+      "custody.elevator_exited": "出电梯",
       "clerk.cancel.confirm": "确定取消运单 {id} 吗？",
       "clerk.cancel.needname": "请先在上方填写“我的姓名”。",
       "clerk.cancel.done": "运单已取消。",
@@ -212,6 +223,7 @@ const HF = (() => {
       "clerk.note": "Note",
       "clerk.send": "Send",
       "clerk.send.needplace": "Choose “My window / department” first.",
+      "clerk.send.missing": "Please fill in: {fields}",
       "clerk.pin.title": "Loading PIN",
       "clerk.pin.help": "Type this PIN on the robot's screen to open the compartment and put the files in. It is shown only once.",
       "clerk.pin.delivery": "Delivery: {id}",
@@ -239,6 +251,16 @@ const HF = (() => {
       "clerk.col.place": "Place",
       "clerk.col.detail": "Detail",
       "clerk.cancel": "Cancel delivery",
+      "custody.created": "created",
+      "custody.cancelled": "cancelled",
+      "custody.assigned": "assigned",
+      "custody.loaded": "loaded",
+      "custody.departed": "departed",
+      "custody.arrived": "arrived",
+      "custody.delivered": "handed over",
+      "custody.unlocked_by_recipient": "opened by recipient",
+      "custody.elevator_boarded": "boarded elevator",
+      "custody.elevator_exited": "left elevator",
       "clerk.cancel.confirm": "Cancel delivery {id}?",
       "clerk.cancel.needname": "Fill in “My name” above first.",
       "clerk.cancel.done": "Delivery cancelled.",
@@ -422,6 +444,8 @@ const HF = (() => {
   const placeName = (p) => (p ? (current === "en" ? p.name_en || p.name_zh : p.name_zh || p.name_en) : "");
   const partyPlace = (party) => (current === "en" ? party.place_name_en : party.place_name_zh) || party.place_id;
   const stateLabel = (s) => t(`state.${s}`);
+  /** Label for an open-ended code (custody kind, door state...): the code itself when not in the dictionary. */
+  const label = (prefix, code) => { const key = `${prefix}.${code}`; const text = t(key); return text === key ? code : text; };
   const floor = (level) => (level === null || level === undefined ? "—" : t("floor", { n: level }));
 
   function time(iso) {
@@ -438,7 +462,7 @@ const HF = (() => {
   }
 
   return {
-    t, apply, setLang, mountToggle, api, live, h, placeName, partyPlace, stateLabel, floor, time, badge,
+    t, apply, setLang, mountToggle, api, live, h, placeName, partyPlace, stateLabel, label, floor, time, badge,
     get lang() { return current; },
   };
 })();

@@ -34,9 +34,8 @@
       showAnswer(res.answer, false);
       $("status").textContent = res.spoken ? t("kiosk.spoken", { robot: res.robot_id }) : t("kiosk.notspoken", { robot: res.robot_id });
     } catch (e) {
-      // 409: no guidance robot online. A visitor gets a plain instruction, the detail goes to the status line.
+      // 409: no guidance robot online. A visitor gets a plain instruction, not the server's wording.
       showAnswer(e.status === 409 ? t("kiosk.norobot") : t("common.error", { msg: e.message }), true);
-      $("status").textContent = e.status === 409 ? e.message : "";
     } finally {
       busy = false;
       $("ask-btn").disabled = false;

@@ -57,11 +57,7 @@
         : "—"))))));
   }
 
-  function doorLabel(door) {
-    const key = `tech.door.${String(door).toLowerCase()}`;
-    const label = t(key);
-    return label === key ? door : label;
-  }
+  const doorLabel = (door) => HF.label("tech.door", String(door).toLowerCase());
 
   function renderElevators() {
     const list = [...elevators.values()].sort((a, b) => a.elevatorId.localeCompare(b.elevatorId));
@@ -142,9 +138,8 @@
     $("msg").className = "msg error";
   }
 
-  document.addEventListener("hf:lang", () => { renderAll(); setLive($("live").dataset.ok === "1"); });
+  document.addEventListener("hf:lang", () => { renderAll(); if ($("live").dataset.ok) setLive($("live").dataset.ok === "1"); });
   renderAll();
-  setLive(false);
   loadAll().catch(reportError);
   HF.live({
     robot: (r) => { robots.set(r.id, { ...robots.get(r.id), ...r }); renderSoon(); },
