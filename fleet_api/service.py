@@ -483,18 +483,23 @@ class FleetService:
                 future.set_result((state.actionStatus, state.resultDescription))
 
     # ------------------------------------------------------------- guidance
-    async def ask(self, question: str, language: str, robot_id: str | None = None) -> tuple[Answer, str, str | None]:
-        """Answer from the knowledge base and have a guidance robot say it; returns (answer, robot, wav)."""
-        answer = self.knowledge.answer(question, language)
-        candidates = [r for r in self.robots.values() if r.kind == "guidance" and r.online]
-        if robot_id is not None:
-            candidates = [r for r in candidates if r.robot_id == robot_id]
-            if not candidates:
-                raise FleetError(f"guidance robot {robot_id!r} is not online", 409)
-        if not candidates:
-            raise FleetError("no guidance robot is online", 409)
-        robot = self._robot(candidates[0].robot_id, ha.SPEAK)
-        action = self._action(ha.SPEAK, {"text": answer.text, "language": answer.language})
-        wav_path = await self._run_instant(robot, action, timeout_s=30.0)
-        return answer, robot.robot_id, wav_path or None
+    async def ask(self, question: str, language: str, robot_id: str | None = None) -> tuple[Answer, str | None, str | None]:
+        """Answer from the knowledge base and have a guidance robot say it: (answer, robot, wav or None).
 
+        The visitor gets the written answer even when no guidance robot can speak it.
+        """
+        answer = self.knowledge.answer(question, language)
+        speakers = [r for r in self.robots.values()
+                    if r.kind == "guidance" and r.online and ha.SPEAK in r.action_types
+                    and (robot_id is None or r.robot_id == robot_id)]
+        if not speakers:
+            log.warning("no guidance robot online to speak the answer to %r", question)
+            return answer, None, None
+        robot = speakers[0]
+        action = self._action(ha.SPEAK, {"text": answer.text, "language": answer.language})
+        try:
+            wav_path = await self._run_instant(robot, action, timeout_s=30.0)
+        except FleetError as exc:
+            log.error("%s could not speak: %s", robot.robot_id, exc)
+            return answer, robot.robot_id, None
+        return answer, robot.robot_id, wav_path or None

@@ -130,7 +130,7 @@ def test_state_from_vehicle_core_validates_at_several_points() -> None:
     assert [e["errorType"] for e in data["errors"]] == ["emergencyStop"]
     assert data["loads"] == [{"loadId": "D-1", "loadType": "documents", "loadPosition": "compartment1"}]
     statuses = {a["actionId"]: a["actionStatus"] for a in data["actionStates"]}
-    assert statuses == {"a1": "INITIALIZING", "c1": "FINISHED", "c2": "FINISHED"}
+    assert statuses["a1"] == "INITIALIZING", "a running action is left for the adapter to abort"
 
 
 @pytest.mark.parametrize("kind", ["delivery", "guidance"])

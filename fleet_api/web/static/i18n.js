@@ -127,6 +127,7 @@ const HF = (() => {
       "kiosk.spoken": "已由机器人 {robot} 播报",
       "kiosk.notspoken": "机器人 {robot} 未能播报",
       "kiosk.norobot": "导览机器人暂时不在，请到服务台咨询工作人员。",
+      "kiosk.screenonly": "导览机器人暂时不在，答案仅显示在屏幕上",
       "kiosk.empty": "请先输入您的问题。",
 
       "tech.title": "机器人运维",
@@ -291,6 +292,7 @@ const HF = (() => {
       "kiosk.spoken": "Spoken by robot {robot}",
       "kiosk.notspoken": "Robot {robot} could not speak it",
       "kiosk.norobot": "No guidance robot is available right now. Please ask at the information desk.",
+      "kiosk.screenonly": "No guidance robot is nearby: the answer is shown on screen only",
       "kiosk.empty": "Please type your question first.",
 
       "tech.title": "Fleet technician",

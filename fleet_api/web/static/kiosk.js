@@ -32,7 +32,8 @@
       const res = await api("POST", "/api/guidance/ask",
         { text, language: HF.lang === "en" ? "en" : "zh-CN", robot_id: robotId });
       showAnswer(res.answer, false);
-      $("status").textContent = res.spoken ? t("kiosk.spoken", { robot: res.robot_id }) : t("kiosk.notspoken", { robot: res.robot_id });
+      $("status").textContent = res.spoken ? t("kiosk.spoken", { robot: res.robot_id })
+        : res.robot_id ? t("kiosk.notspoken", { robot: res.robot_id }) : t("kiosk.screenonly");
     } catch (e) {
       // 409: no guidance robot online. A visitor gets a plain instruction, not the server's wording.
       showAnswer(e.status === 409 ? t("kiosk.norobot") : t("common.error", { msg: e.message }), true);
