@@ -88,6 +88,7 @@ class FleetService:
         self._openers: dict[tuple[str, int], str] = {}
         self._subscribers: set[asyncio.Queue] = set()
         self.homes: dict[str, str] = {}
+        self._rejected: set[tuple[str, str]] = set()  # (delivery, robot): never offer it to that robot again
 
     # ------------------------------------------------------------ live events
     def subscribe(self) -> asyncio.Queue:
@@ -223,14 +224,18 @@ class FleetService:
         waiting = self.store.list_deliveries(states=[S.REQUESTED])
         waiting.sort(key=lambda d: (d.priority != "urgent", d.created_at))
         for delivery in waiting:
-            free = [r for r in self.robots.values() if r.is_free_for_delivery() and ha.LOAD_DOCUMENTS in r.action_types]
+            free = [r for r in self.robots.values() if r.is_free_for_delivery() and ha.LOAD_DOCUMENTS in r.action_types
+                    and (delivery.id, r.robot_id) not in self._rejected]
             if not free:
-                return
+                continue  # a later delivery may still suit a robot that refused this one
             pickup = self.site.place(delivery.sender.place_id).waypoint_id
             options: list[tuple[float, RobotView, Route]] = []
             for robot in free:
+                start = self._robot_waypoint(robot)
+                if start is None:
+                    continue  # not localized on this site's maps: cannot be routed
                 try:
-                    route = plan_route(self.site, self._robot_waypoint(robot), pickup)
+                    route = plan_route(self.site, start, pickup)
                 except NoRouteError:
                     continue
                 options.append((route.estimated_time_s, robot, route))
@@ -239,12 +244,16 @@ class FleetService:
             _, robot, to_pickup = min(options, key=lambda o: o[0])
             self._start_delivery_trip(robot, delivery, to_pickup)
 
-    def _robot_waypoint(self, robot: RobotView) -> str:
+    def _robot_waypoint(self, robot: RobotView) -> str | None:
+        """Where the robot is on the lane graph; None while it reports no position on this site's maps."""
         state = robot.state
         if state and state.lastNodeId and _known(self.site.waypoint, state.lastNodeId):
             return state.lastNodeId
-        pos = state.agvPosition
-        return nearest_waypoint(self.site, level_of_map(self.site, pos.mapId), pos.x, pos.y).id
+        pos = state.agvPosition if state else None
+        level = level_of_map(self.site, pos.mapId) if pos else None
+        if level is None:
+            return None
+        return nearest_waypoint(self.site, level, pos.x, pos.y).id
 
     def _start_delivery_trip(self, robot: RobotView, delivery: dl.Delivery, to_pickup: Route) -> None:
         try:
@@ -315,6 +324,7 @@ class FleetService:
                 run.reported.add("order")
                 log.error("%s rejected order %s: %s", robot.robot_id, run.trip.order_id, error.errorDescription)
                 if run.delivery_id:
+                    self._rejected.add((run.delivery_id, robot.robot_id))
                     delivery = self._delivery(run.delivery_id)
                     self._move(delivery, S.REQUESTED, f"{robot.robot_id} rejected the order: {error.errorDescription}")
                 self._finish_run(robot, go_home=False)
@@ -405,8 +415,12 @@ class FleetService:
         home = self.homes.get(robot.robot_id)
         if home is None:
             return
+        start = self._robot_waypoint(robot)
+        if start is None:
+            log.error("%s cannot go home: its position is not on this site's maps", robot.robot_id)
+            return
         try:
-            route = plan_route(self.site, self._robot_waypoint(robot), self.site.place(home).waypoint_id)
+            route = plan_route(self.site, start, self.site.place(home).waypoint_id)
         except NoRouteError as exc:
             log.error("%s cannot go home: %s", robot.robot_id, exc)
             return

@@ -163,6 +163,8 @@ class VehicleCore:
                 return f"nodes[{index}] ({node.nodeId}): sequenceId {node.sequenceId} must be even"
             if index and node.released and not order.nodes[index - 1].released:
                 return f"nodes[{index}] ({node.nodeId}): a released node cannot follow the unreleased horizon"
+            if index and node.nodePosition is None:  # optional in VDA 5050, but we drive to coordinates
+                return f"nodes[{index}] ({node.nodeId}): nodePosition is required: this vehicle drives to coordinates"
             for action in node.actions:
                 if action.actionType not in self.supported_actions:
                     return f"nodes[{index}].actions: {action.actionType} is not supported by this vehicle"

@@ -16,6 +16,7 @@ from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from hall_interfaces.action import Navigate
 from hall_interfaces.msg import CompartmentState
 from hall_interfaces.srv import LockCompartment, PrepareHandover, Speak, UnlockCompartment
+from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
@@ -30,6 +31,38 @@ from robots.drivers.mqtt_vehicle_link import MqttVehicleLink
 from robots.nodes.conversions import pose2d, stamped_to_pose, yaw_to_quaternion
 
 log = logging.getLogger(__name__)
+
+
+class ActionParameterError(ValueError):
+    """An action parameter is missing or of the wrong type; the text names action and key."""
+
+
+def _str_param(a: v.Action, key: str) -> str:
+    value = a.param(key)
+    if value is None:
+        raise ActionParameterError(f"{a.actionType} {a.actionId}: parameter {key} is missing")
+    return str(value)
+
+
+def _compartment_param(a: v.Action) -> int:
+    value = a.param("compartmentId")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ActionParameterError(f"{a.actionType} {a.actionId}: compartmentId must be an integer, got {value!r}") from None
+    if not 1 <= number <= 255:  # uint8 in the services
+        raise ActionParameterError(f"{a.actionType} {a.actionId}: compartmentId must be 1..255, got {number}")
+    return number
+
+
+def _bool_param(a: v.Action, key: str) -> bool:
+    """BOOL per the factsheet; the strings "true"/"false" are accepted (bool("false") would be True)."""
+    value = a.param(key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ActionParameterError(f"{a.actionType} {a.actionId}: parameter {key} must be true or false, got {value!r}")
 
 
 class VehicleAdapterNode(Node):
@@ -75,6 +108,7 @@ class VehicleAdapterNode(Node):
         self._speak = self.create_client(Speak, "speak", callback_group=group)
         self._initial_pose_pub = self.create_publisher(PoseWithCovarianceStamped, "initialpose", 10)
         self.create_subscription(PoseStamped, "pose", self._on_pose, 10, callback_group=group)
+        self.create_subscription(Odometry, "odom", self._on_odom, 10, callback_group=group)
         self.create_subscription(String, "current_map", self._on_map, 10, callback_group=group)
         self.create_subscription(BatteryState, "battery_state", self._on_battery, 10, callback_group=group)
         self.create_subscription(CompartmentState, "compartments", self._on_compartment, 20, callback_group=group)
@@ -86,8 +120,15 @@ class VehicleAdapterNode(Node):
 
     # ------------------------------------------------------------- MQTT side
     def _on_connected(self) -> None:
+        with self._lock:
+            self._publish_factsheet()
+            self._state_dirty = True
+
+    def _publish_factsheet(self) -> None:
+        """Each factsheet sent gets the next headerId and a fresh timestamp (VDA 5050 header rules)."""
+        self.factsheet["headerId"] = self.link.headers.next("factsheet")
+        self.factsheet["timestamp"] = v.utc_timestamp()
         self.link.publish("factsheet", self.factsheet, qos=1, retain=True)
-        self._state_dirty = True
 
     def _on_invalid(self, description: str) -> None:
         with self._lock:
@@ -120,7 +161,7 @@ class VehicleAdapterNode(Node):
         elif t == "stateRequest":
             self.core.finish_instant(action)
         elif t == "factsheetRequest":
-            self.link.publish("factsheet", self.factsheet, qos=1, retain=True)
+            self._publish_factsheet()
             self.core.finish_instant(action)
         elif t in self.core.supported_actions:
             self.core.start_instant_action(action)
@@ -133,6 +174,9 @@ class VehicleAdapterNode(Node):
         p = stamped_to_pose(msg)
         with self._lock:
             self.core.set_pose(p.x_m, p.y_m, p.yaw_rad, self.core.position.map_id)
+
+    def _on_odom(self, msg: Odometry) -> None:
+        self._velocity = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)  # reported in state
 
     def _on_map(self, msg: String) -> None:
         with self._lock:
@@ -239,20 +283,26 @@ class VehicleAdapterNode(Node):
 
     def _run_action(self, step: ActionStep) -> None:
         a = step.action
+        try:
+            self._start_action(a)
+        except ActionParameterError as exc:  # one bad message must fail its action, not kill the robot
+            self.core.update_action(a.actionId, v.ActionStatus.FAILED, str(exc))
+
+    def _start_action(self, a: v.Action) -> None:
         t = a.actionType
         if t in (ha.LOAD_DOCUMENTS, ha.UNLOAD_DOCUMENTS):
             kind = "load" if t == ha.LOAD_DOCUMENTS else "unload"
             request = PrepareHandover.Request(
-                compartment_id=int(a.param("compartmentId")), delivery_id=str(a.param("deliveryId")),
-                kind=kind, pin_hash=str(a.param("pinHash")),
+                compartment_id=_compartment_param(a), delivery_id=_str_param(a, "deliveryId"),
+                kind=kind, pin_hash=_str_param(a, "pinHash"),
             )
             self._call(self._prepare, request, a, on_ok=lambda _r: self._handovers.__setitem__(
                 a.actionId, (request.compartment_id, request.delivery_id, kind)), keep_running=True)
         elif t == ha.UNLOCK_COMPARTMENT:
-            request = UnlockCompartment.Request(compartment_id=int(a.param("compartmentId")), pin=str(a.param("pin", "")))
+            request = UnlockCompartment.Request(compartment_id=_compartment_param(a), pin=str(a.param("pin", "")))
             self._call(self._unlock, request, a)
         elif t == ha.LOCK_COMPARTMENT:
-            request = LockCompartment.Request(compartment_id=int(a.param("compartmentId")), occupied=bool(a.param("occupied")))
+            request = LockCompartment.Request(compartment_id=_compartment_param(a), occupied=_bool_param(a, "occupied"))
             self._call(self._lock_srv, request, a)
         elif t == ha.SPEAK:
             request = Speak.Request(text=str(a.param("text", "")), language=str(a.param("language", "zh-CN")))
@@ -295,13 +345,14 @@ class VehicleAdapterNode(Node):
                 headerId=self.link.headers.next("visualization"), timestamp=v.utc_timestamp(),
                 manufacturer=self.core.manufacturer, serialNumber=self.core.serial_number,
                 agvPosition=v.AgvPosition(x=pos.x_m, y=pos.y_m, theta=pos.yaw_rad, mapId=pos.map_id),
+                velocity=v.Velocity(vx=self._velocity[0], vy=0.0, omega=self._velocity[1]),
             )
             self.link.publish("visualization", vis)
 
     def _publish_state(self) -> None:
         self._state_dirty = False
         self._last_state_s = time.monotonic()
-        state = self.core.state(self.link.headers.next("state"), v.utc_timestamp())
+        state = self.core.state(self.link.headers.next("state"), v.utc_timestamp(), *self._velocity)
         self.link.publish("state", state, qos=0)
 
     def destroy_node(self) -> None:
