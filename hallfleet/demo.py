@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +126,12 @@ def _wait_robots(base_url: str, expected: set[str], supervisor: Supervisor, time
 def run_demo(options: DemoOptions, smoke: bool = False) -> int:
     """Run the hall until Ctrl-C (or, with ``smoke``, run the scripted check, stop, print JSON last)."""
     supervisor = Supervisor(options.data_dir / "logs")
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM: stop everything, also while still starting up
+
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored, which Python inherits.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     summary: dict | None = None
     try:
@@ -144,10 +147,9 @@ def run_demo(options: DemoOptions, smoke: bool = False) -> int:
         print(f"  technicians: {base_url}/technician")
         print(f"  API docs:    {base_url}/docs")
         print("Press Ctrl-C to stop.", flush=True)
-        while not stop.is_set():
+        while True:
             _check_alive(supervisor)
-            stop.wait(1.0)
-        return 0
+            time.sleep(1.0)
     except KeyboardInterrupt:
         return 0
     except DemoError as exc:
@@ -156,8 +158,11 @@ def run_demo(options: DemoOptions, smoke: bool = False) -> int:
         return 1
     finally:
         print("stopping the demo hall ...", file=sys.stderr, flush=True)
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
         supervisor.stop_all()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if smoke:
             summary = summary or {"delivered": False, "spoken": False, "error": "interrupted"}
             summary["seconds"] = round(time.monotonic() - started, 1)
