@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from hallfleet.fleet_file import load_fleet
-from hallfleet.ros_env import apply_ros_defaults
+from hallfleet import ros_env
 from hallfleet.supervisor import Supervisor
 from maps.site import load_site
 
@@ -41,6 +42,7 @@ class DemoError(RuntimeError):
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no obstacle
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -50,7 +52,10 @@ def _port_free(port: int) -> bool:
 
 def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
     """Start every process and wait until all robots report; return the fleet manager's base URL."""
-    apply_ros_defaults()  # children inherit loopback DDS and one ROS_DOMAIN_ID
+    # Children inherit loopback DDS and one ROS_DOMAIN_ID: the caller's, or a random one, so that two
+    # halls on one host (robots of the same names) never see each other's topics.
+    if not ros_env.DOMAIN_ID_FROM_ENVIRONMENT:
+        os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 101))
     for port, what in ((options.http_port, "--http-port"), (options.broker_port if options.mqtt_url is None else 0, "--broker-port")):
         if port and not _port_free(port):
             raise DemoError(f"port {port} on 127.0.0.1 is taken: choose another with {what}")

@@ -38,11 +38,19 @@ def _fastdds_profile_path() -> str:
     return str(path)
 
 
+DEFAULT_DOMAIN_ID = "42"
+# Whether the user chose the domain (the demo picks a random one when they did not).
+DOMAIN_ID_FROM_ENVIRONMENT = os.environ.get("ROS_DOMAIN_ID", "0") not in ("", "0")
+
+
 def apply_ros_defaults() -> None:
-    """Set loopback-only discovery, a non-zero domain and a writable log dir unless already set."""
+    """Set loopback-only discovery, a non-zero domain and a writable log dir unless already set.
+
+    Domain 0 is everybody's default on a shared host, so it is replaced too.
+    """
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     if os.environ.get("ROS_DOMAIN_ID", "0") in ("", "0"):
-        os.environ["ROS_DOMAIN_ID"] = "42"
+        os.environ["ROS_DOMAIN_ID"] = DEFAULT_DOMAIN_ID
     os.environ.setdefault("ROS_LOG_DIR", str(Path(tempfile.gettempdir()) / "hallfleet_ros_logs"))
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", _fastdds_profile_path())
 

@@ -5,6 +5,8 @@ For people: checking a site by eye is the fastest way to see a door in the wrong
 
 from __future__ import annotations
 
+import io
+
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,20 @@ def _label(place: Place) -> str:
 
 def render_floor(site: Site, level: int, path_png: str | Path, scale: float = 1.0) -> Path:
     """Write a PNG of floor ``level``; one map cell is ``scale`` pixels."""
+    out = Path(path_png)
+    floor_image(site, level, scale).save(out)
+    return out
+
+
+def floor_png(site: Site, level: int, scale: float = 1.0) -> bytes:
+    """The same picture as PNG bytes (the technician page's floor plans)."""
+    buffer = io.BytesIO()
+    floor_image(site, level, scale).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def floor_image(site: Site, level: int, scale: float = 1.0) -> Image.Image:
+    """Floor ``level`` with walls, lanes, waypoints and named places; one map cell is ``scale`` pixels."""
     floor = site.floor(level)
     grid = floor.map.grid[::-1, :]  # image row 0 is the top
     rgb = np.full(grid.shape + (3,), 205, dtype=np.uint8)  # unknown: grey
@@ -101,6 +117,4 @@ def render_floor(site: Site, level: int, path_png: str | Path, scale: float = 1.
 
     title = f"{site.name_zh}  {floor.name_zh} / {floor.name_en}  ({floor.map_id})"
     draw.text((12, 8), title, font=big, fill=(0, 0, 0))
-    out = Path(path_png)
-    image.save(out)
-    return out
+    return image

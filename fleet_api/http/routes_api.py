@@ -7,12 +7,14 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from fleet_api.domain import deliveries as dl
 from fleet_api.domain.custody import CustodyEvent
 from fleet_api.http.schemas import DeliveryIn, PersonIn, QuestionIn, UnlockIn
 from fleet_api.service import FleetError, FleetService
+from maps.render import floor_png
+from maps.site import SiteError
 
 router = APIRouter(prefix="/api")
 
@@ -56,6 +58,35 @@ def places(service: Service, kind: str | None = None) -> list[dict[str, Any]]:
         {"id": p.id, "kind": p.kind, "name_zh": p.name_zh, "name_en": p.name_en, "level": p.level}
         for p in service.site.places if kind is None or p.kind == kind
     ]
+
+
+@router.get("/floors")
+def floors(service: Service) -> list[dict[str, Any]]:
+    """Each floor's map extent in metres (origin = lower-left corner), for drawing floor plans."""
+    out = []
+    for floor in sorted(service.site.floors, key=lambda f: f.level):
+        grid = floor.map
+        out.append({
+            "level": floor.level, "map_id": floor.map_id, "name_zh": floor.name_zh, "name_en": floor.name_en,
+            "origin_x_m": grid.origin_xy[0], "origin_y_m": grid.origin_xy[1],
+            "width_m": grid.width_cells * grid.resolution_m, "height_m": grid.height_cells * grid.resolution_m,
+        })
+    return out
+
+
+_FLOOR_PNG_CACHE: dict[tuple[int, int], bytes] = {}
+
+
+@router.get("/floors/{level}/map.png", response_class=Response)
+def floor_map(level: int, service: Service) -> Response:
+    """The floor's occupancy map with lanes and named places (rendered once, then cached)."""
+    key = (id(service.site), level)
+    if key not in _FLOOR_PNG_CACHE:
+        try:
+            _FLOOR_PNG_CACHE[key] = floor_png(service.site, level, scale=0.5)
+        except SiteError:
+            raise FleetError(f"no floor {level} in this site", 404) from None
+    return Response(_FLOOR_PNG_CACHE[key], media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.post("/deliveries", status_code=201)

@@ -63,14 +63,18 @@ class PathFollower:
         self.max_turn_radps = max_turn_radps
         self.goal_tolerance_m = goal_tolerance_m
         self.heading_tolerance_rad = heading_tolerance_rad
-        self.step_s = control_period_s * max(time_scale, 1.0)
+        self.time_scale = max(time_scale, 1.0)
+        self.step_s = control_period_s * self.time_scale
 
     def remaining_m(self, pose: Pose) -> float:
         x, y = self.waypoints[self.index]
         rest = sum(math.dist(a, b) for a, b in zip(self.waypoints[self.index:], self.waypoints[self.index + 1:]))
         return math.hypot(x - pose.x_m, y - pose.y_m) + rest
 
-    def command(self, pose: Pose) -> Command:
+    def command(self, pose: Pose, period_s: float | None = None) -> Command:
+        """Next velocity command; ``period_s`` is the measured time since the last one (a loaded
+        machine runs the loop late, and the base keeps the last command until the next arrives)."""
+        step_s = self.step_s if period_s is None else max(self.step_s, period_s * self.time_scale)
         while True:
             x, y = self.waypoints[self.index]
             distance = math.hypot(x - pose.x_m, y - pose.y_m)
@@ -82,8 +86,10 @@ class PathFollower:
             self.index += 1
         heading_error = wrap_angle(math.atan2(y - pose.y_m, x - pose.x_m) - pose.yaw_rad)
         turn = max(-self.max_turn_radps, min(self.max_turn_radps, 2.0 * heading_error))
-        turn = max(-abs(heading_error) / self.step_s, min(abs(heading_error) / self.step_s, turn))
+        turn = max(-abs(heading_error) / step_s, min(abs(heading_error) / step_s, turn))
         if abs(heading_error) > self.heading_tolerance_rad:
             return Command(0.0, turn, False, self.remaining_m(pose), self.index)
-        speed = min(self.max_speed_mps, distance / self.step_s)
+        # Never overshoot within one period, and keep the turning radius (v / w) under half the
+        # distance left, or the robot circles its waypoint forever.
+        speed = min(self.max_speed_mps, distance / step_s, 0.5 * self.max_turn_radps * distance)
         return Command(speed, turn, False, self.remaining_m(pose), self.index)

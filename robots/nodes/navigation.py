@@ -99,6 +99,7 @@ class NavigationNode(Node):
         )
         period_s = 1.0 / self.get_parameter("control_rate_hz").value
         feedback = Navigate.Feedback()
+        last_s = time.monotonic()
         while True:
             if goal_handle.is_cancel_requested or not goal_handle.is_active:
                 self._stop()
@@ -109,7 +110,9 @@ class NavigationNode(Node):
             if pose is None:
                 time.sleep(period_s)
                 continue
-            command = follower.command(pose)
+            now_s = time.monotonic()
+            command = follower.command(pose, period_s=now_s - last_s)
+            last_s = now_s
             if command.done:
                 self._stop()
                 goal_handle.succeed()

@@ -99,3 +99,26 @@ def test_compose_places_a_local_point_in_the_parent_frame() -> None:
     assert ahead.yaw_rad == pytest.approx(math.pi / 2)
     back = compose(inverse(robot), ahead)
     assert (back.x_m, back.y_m, back.yaw_rad) == pytest.approx((1.0, 0.0, 0.0), abs=1e-9)
+
+
+def _drive_with_late_commands(follower: PathFollower, pose: Pose, period_s: float, time_scale: float,
+                              max_steps: int) -> tuple[Pose, int]:
+    """Like a loaded machine: the loop runs every ``period_s`` and the base keeps each command that long."""
+    for step in range(max_steps):
+        cmd = follower.command(pose, period_s=period_s)
+        if cmd.done:
+            return pose, step
+        sim_dt = period_s * time_scale
+        yaw = pose.yaw_rad + cmd.angular_radps * sim_dt
+        pose = Pose(pose.x_m + cmd.linear_mps * sim_dt * math.cos(yaw), pose.y_m + cmd.linear_mps * sim_dt * math.sin(yaw), yaw)
+    return pose, max_steps
+
+
+@pytest.mark.parametrize("period_s", [0.05, 0.2, 0.5])
+def test_late_control_loop_still_arrives_instead_of_circling(period_s: float) -> None:
+    # The waypoint is 0.8 m away, slightly off the heading: a robot at full speed whose turn rate is
+    # capped would orbit it; a loop running 4-10x late would overshoot it on every command.
+    follower = PathFollower([(0.0, -0.8)], max_speed_mps=1.0, control_period_s=0.05, time_scale=10.0)
+    pose, steps = _drive_with_late_commands(follower, Pose(0.15, 0.0, -1.4), period_s, 10.0, max_steps=400)
+    assert steps < 400, f"never arrived; ended at {pose}"
+    assert math.hypot(pose.x_m, pose.y_m + 0.8) <= follower.goal_tolerance_m

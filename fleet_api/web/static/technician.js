@@ -82,21 +82,38 @@
     return el;
   }
 
+  // Floor extents from /api/floors; until they arrive, the hall's nominal 60 m x 40 m.
+  let floorInfo = new Map();
+  async function loadFloors() {
+    try {
+      const list = await api("GET", "/api/floors");
+      floorInfo = new Map(list.map((f) => [f.level, f]));
+      renderSoon();
+    } catch (_) { /* keep the nominal plan */ }
+  }
+
   function renderFloors() {
     const all = [...robots.values()];
-    const floorSet = new Set(levels);
+    const floorSet = new Set([...levels, ...floorInfo.keys()]);
     all.forEach((r) => { if (r.level !== null && r.level !== undefined) floorSet.add(r.level); });
     const sorted = [...floorSet].sort((a, b) => (a > b ? 1 : a < b ? -1 : 0));
     $("floors").replaceChildren(...sorted.map((level) => {
-      const plan = svg("svg", { viewBox: `0 0 ${PLAN_W_M} ${PLAN_H_M}`, role: "img", "aria-label": HF.floor(level) });
-      for (let x = 10; x < PLAN_W_M; x += 10) plan.append(svg("line", { x1: x, y1: 0, x2: x, y2: PLAN_H_M, class: "grid-line" }));
-      for (let y = 10; y < PLAN_H_M; y += 10) plan.append(svg("line", { x1: 0, y1: y, x2: PLAN_W_M, y2: y, class: "grid-line" }));
+      const f = floorInfo.get(level) || { origin_x_m: 0, origin_y_m: 0, width_m: PLAN_W_M, height_m: PLAN_H_M };
+      const plan = svg("svg", { viewBox: `0 0 ${f.width_m} ${f.height_m}`, role: "img", "aria-label": HF.floor(level) });
+      if (floorInfo.has(level)) {
+        plan.append(svg("image", { href: `/api/floors/${level}/map.png`, x: 0, y: 0, width: f.width_m, height: f.height_m,
+          preserveAspectRatio: "none" }));
+      } else {
+        for (let x = 10; x < f.width_m; x += 10) plan.append(svg("line", { x1: x, y1: 0, x2: x, y2: f.height_m, class: "grid-line" }));
+        for (let y = 10; y < f.height_m; y += 10) plan.append(svg("line", { x1: 0, y1: y, x2: f.width_m, y2: y, class: "grid-line" }));
+      }
       for (const r of all) {
         if (r.level !== level || r.x_m === null || r.x_m === undefined) continue;
-        const cy = PLAN_H_M - r.y_m;  // map y points up, SVG y points down
-        const dot = svg("circle", { cx: r.x_m, cy, r: 1, class: `robot-dot ${r.kind}${hasErrors(r) || !r.online ? " bad" : ""}` });
+        const cx = r.x_m - f.origin_x_m;
+        const cy = f.height_m - (r.y_m - f.origin_y_m);  // map y points up, SVG y points down
+        const dot = svg("circle", { cx, cy, r: 1, class: `robot-dot ${r.kind}${hasErrors(r) || !r.online ? " bad" : ""}` });
         dot.append(svg("title", {}, `${r.id} (${r.x_m}, ${r.y_m})`));
-        plan.append(dot, svg("text", { x: r.x_m + 1.3, y: cy + 0.7 }, r.id));
+        plan.append(dot, svg("text", { x: cx + 1.3, y: cy + 0.7, class: "robot-label" }, r.id));
       }
       return h("figure", { class: "floor-plan", style: "margin:0" }, h("figcaption", {}, HF.floor(level)), plan);
     }));
@@ -140,6 +157,7 @@
 
   document.addEventListener("hf:lang", () => { renderAll(); if ($("live").dataset.ok) setLive($("live").dataset.ok === "1"); });
   renderAll();
+  loadFloors();
   loadAll().catch(reportError);
   HF.live({
     robot: (r) => { robots.set(r.id, { ...robots.get(r.id), ...r }); renderSoon(); },
