@@ -89,5 +89,22 @@ def robot_run(
     run_robot(RobotRun(spec, serial_url, mqtt_url, time_scale, data_dir.resolve()), load_site(site))
 
 
+@app.command("launch")
+def launch(
+    launch_file: Annotated[Path, typer.Argument(help="a launch file in the ROS 2 YAML format, e.g. launch/delivery_robot.launch.yaml")],
+    arguments: Annotated[Optional[list[str]], typer.Argument(help="launch arguments name:=value")] = None,
+    log_dir: Annotated[Path, typer.Option(help="where each process's log goes")] = Path("data/launch-logs"),
+) -> None:
+    """Run a launch file's processes (ros2 launch is not on PyPI); Ctrl-C stops them all."""
+    from hallfleet.launch import LaunchFileError, load_launch, parse_overrides, run_launch
+
+    try:
+        description = load_launch(launch_file, parse_overrides(arguments or []))
+    except LaunchFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(run_launch(description, log_dir))
+
+
 if __name__ == "__main__":
     app()

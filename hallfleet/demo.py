@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import random
-import signal
 import socket
 import sys
 import time
@@ -18,7 +17,7 @@ import httpx
 
 from hallfleet.fleet_file import load_fleet
 from hallfleet import ros_env
-from hallfleet.supervisor import Supervisor
+from hallfleet.supervisor import Supervisor, interrupted_by_signals
 from maps.site import load_site
 
 log = logging.getLogger(__name__)
@@ -131,30 +130,20 @@ def _wait_robots(base_url: str, expected: set[str], supervisor: Supervisor, time
 def run_demo(options: DemoOptions, smoke: bool = False) -> int:
     """Run the hall until Ctrl-C (or, with ``smoke``, run the scripted check, stop, print JSON last)."""
     supervisor = Supervisor(options.data_dir / "logs")
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt  # Ctrl-C or SIGTERM: stop everything, also while still starting up
-
-    # Installed explicitly: a shell starts background jobs with SIGINT ignored, which Python inherits.
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     summary: dict | None = None
     try:
-        base_url = start_hall(options, supervisor)
-        if smoke:
-            from hallfleet.smoke import run_smoke
+        with interrupted_by_signals():
+            base_url = start_hall(options, supervisor)
+            if smoke:
+                from hallfleet.smoke import run_smoke
 
-            summary = run_smoke(base_url)
-            return 0 if summary["delivered"] and summary["spoken"] else 1
-        print(f"HallFleet demo hall is up (ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}, logs in {options.data_dir / 'logs'}):")
-        print(f"  clerks:      {base_url}/clerk")
-        print(f"  visitors:    {base_url}/kiosk")
-        print(f"  technicians: {base_url}/technician")
-        print(f"  API docs:    {base_url}/docs")
-        print("Press Ctrl-C to stop.", flush=True)
-        while True:
-            _check_alive(supervisor)
-            time.sleep(1.0)
+                summary = run_smoke(base_url)
+                return 0 if summary["delivered"] and summary["spoken"] else 1
+            _announce(base_url, options)
+            while True:
+                _check_alive(supervisor)
+                time.sleep(1.0)
     except KeyboardInterrupt:
         return 0
     except DemoError as exc:
@@ -163,12 +152,17 @@ def run_demo(options: DemoOptions, smoke: bool = False) -> int:
         return 1
     finally:
         print("stopping the demo hall ...", file=sys.stderr, flush=True)
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
         supervisor.stop_all()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if smoke:
             summary = summary or {"delivered": False, "spoken": False, "error": "interrupted"}
             summary["seconds"] = round(time.monotonic() - started, 1)
             print(json.dumps(summary, ensure_ascii=False), flush=True)
+
+
+def _announce(base_url: str, options: DemoOptions) -> None:
+    print(f"HallFleet demo hall is up (ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}, logs in {options.data_dir / 'logs'}):")
+    print(f"  clerks:      {base_url}/clerk")
+    print(f"  visitors:    {base_url}/kiosk")
+    print(f"  technicians: {base_url}/technician")
+    print(f"  API docs:    {base_url}/docs")
+    print("Press Ctrl-C to stop.", flush=True)

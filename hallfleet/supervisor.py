@@ -7,7 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +48,14 @@ class Supervisor:
         return [c for c in self.children if c.process.poll() is not None]
 
     def stop_all(self, timeout_s: float = 8.0) -> None:
-        """SIGTERM every child (robots first, fleet manager last), then SIGKILL what remains."""
+        """SIGTERM every child (robots first, fleet manager last), then SIGKILL what remains.
+
+        A second Ctrl-C meanwhile is ignored: it must not leave half the hall running.
+        """
+        with _signals_ignored():
+            self._stop_all(timeout_s)
+
+    def _stop_all(self, timeout_s: float) -> None:
         for child in reversed(self.children):
             self._signal(child, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
@@ -65,3 +75,38 @@ class Supervisor:
                 os.killpg(child.process.pid, sig)
             except ProcessLookupError:
                 pass
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def interrupted_by_signals() -> Iterator[None]:
+    """Inside, Ctrl-C and SIGTERM raise KeyboardInterrupt in the main thread.
+
+    Installed explicitly because a shell starts background jobs with SIGINT ignored, which Python
+    inherits, and SIGTERM would otherwise end the process without stopping its children.
+    """
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -81,3 +81,13 @@ class CompartmentsNode(Node):
         with self._lock:
             for c in self.bank.compartments.values():
                 self._publish(c)
+
+
+def main(args: list[str] | None = None) -> None:
+    from robots.nodes.spin import run_node
+
+    run_node(CompartmentsNode, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -130,3 +130,13 @@ class NavigationNode(Node):
 
     def _stop(self) -> None:
         self._cmd_pub.publish(Twist())
+
+
+def main(args: list[str] | None = None) -> None:
+    from robots.nodes.spin import run_node
+
+    run_node(NavigationNode, args)
+
+
+if __name__ == "__main__":
+    main()

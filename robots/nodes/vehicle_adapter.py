@@ -359,3 +359,13 @@ class VehicleAdapterNode(Node):
         self.link.stop()
         super().destroy_node()
 
+
+
+def main(args: list[str] | None = None) -> None:
+    from robots.nodes.spin import run_node
+
+    run_node(VehicleAdapterNode, args)
+
+
+if __name__ == "__main__":
+    main()
