@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from fleet_api.settings import DEFAULT_FLEET, DEFAULT_SITE
+from hallfleet.cli_map import map_app
 
 app = typer.Typer(help="HallFleet: document delivery and guidance robots for a government service hall.",
                   no_args_is_help=True, add_completion=False)
@@ -17,6 +18,7 @@ fleet_app = typer.Typer(help="The fleet manager.", no_args_is_help=True)
 robot_app = typer.Typer(help="What runs on one robot.", no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet")
 app.add_typer(robot_app, name="robot")
+app.add_typer(map_app, name="map")
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="where the SQLite file, logs and speech WAVs go")]
 MqttUrl = Annotated[Optional[str], typer.Option("--mqtt-url", help="external broker, e.g. mqtt://127.0.0.1:1883; default: embedded")]

@@ -33,20 +33,26 @@ KIND_COLOURS = {
 }
 
 
-def _font(size_px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def _font(size_px: int) -> tuple[ImageFont.ImageFont | ImageFont.FreeTypeFont, bool]:
+    """A font and whether it has Chinese glyphs; without a CJK font, labels fall back to English."""
     for path in CJK_FONT_PATHS:
         if Path(path).exists():
-            return ImageFont.truetype(path, size_px)
-    return ImageFont.load_default()
+            try:
+                return ImageFont.truetype(path, size_px), True
+            except OSError:  # unreadable or not a font: try the next one
+                continue
+    return ImageFont.load_default(size_px), False
 
 
-def _label(place: Place) -> str:
+def _label(place: Place, chinese: bool = True) -> str:
     """Short labels where places are dense (windows: the window code only)."""
+    name = (place.name_zh if chinese else place.name_en) or place.id
+    code = name.split()[-1] if name.split() else place.id
     if place.kind == "service_window":
-        return place.name_zh.split()[-1]
+        return code
     if place.kind == "pickup_window":
-        return "出件" + place.name_zh.split()[-1]
-    return place.name_zh
+        return ("出件" if chinese else "Pickup ") + code
+    return name
 
 
 def render_floor(site: Site, level: int, path_png: str | Path, scale: float = 1.0) -> Path:
@@ -91,12 +97,12 @@ def floor_image(site: Site, level: int, scale: float = 1.0) -> Image.Image:
         x, y = px(w.x_m, w.y_m)
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=(60, 90, 160))
 
-    small, big = _font(12), _font(18)
+    (small, chinese), (big, _) = _font(12), _font(18)
     for place in (p for p in site.places if p.level == level):
         x, y = px(place.pose.x_m, place.pose.y_m)
         colour = KIND_COLOURS.get(place.kind, (0, 0, 0))
         draw.ellipse([x - 6, y - 6, x + 6, y + 6], fill=colour, outline=(0, 0, 0))
-        text = _label(place)
+        text = _label(place, chinese)
         font = small if place.kind in ("service_window", "pickup_window", "elevator_lobby") else big
         box = draw.textbbox((0, 0), text, font=font)
         w_px, h_px = box[2] - box[0], box[3] - box[1]
@@ -115,6 +121,11 @@ def floor_image(site: Site, level: int, scale: float = 1.0) -> Image.Image:
         draw.rectangle([tx - 2, ty - 1, tx + w_px + 2, ty + h_px + 4], fill=(255, 255, 255))
         draw.text((tx, ty - box[1]), text, font=font, fill=colour)
 
-    title = f"{site.name_zh}  {floor.name_zh} / {floor.name_en}  ({floor.map_id})"
+    if chinese:
+        title = f"{site.name_zh}  {floor.name_zh} / {floor.name_en}  ({floor.map_id})"
+    else:
+        title = f"{site.name_en}  {floor.name_en}  ({floor.map_id})"
+    box = draw.textbbox((12, 8), title, font=big)
+    draw.rectangle([box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3], fill=(255, 255, 255))
     draw.text((12, 8), title, font=big, fill=(0, 0, 0))
     return image

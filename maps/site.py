@@ -234,8 +234,10 @@ def load_site(folder: str | Path) -> Site:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SiteError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SiteError(f"{BUILDING_FILE}: not UTF-8 text (byte {exc.start})") from exc
     except yaml.YAMLError as exc:
-        raise SiteError(f"{BUILDING_FILE}: not valid YAML: {exc}") from exc
+        raise SiteError(f"{BUILDING_FILE}: not valid YAML: {yaml_error_line(exc)}") from exc
     if not isinstance(doc, dict):
         raise SiteError(f"{BUILDING_FILE}: expected a mapping at the top level")
 
@@ -249,14 +251,18 @@ def load_site(folder: str | Path) -> Site:
 
     floors_by_level = _load_floors(folder, _list(doc, "floors", problems), problems)
     floors = [f for f in floors_by_level.values() if f is not None]
+    before_graph = len(problems.lines)
     waypoints = _load_waypoints(_list(doc, "waypoints", problems), floors_by_level, problems)
     wp_by_id = {w.id: w for w in waypoints}
     places = _load_places(_list(doc, "places", problems), floors_by_level, wp_by_id, problems)
     lanes = _load_lanes(_list(doc, "lanes", problems), floors_by_level, wp_by_id,
                         default_speed or DEFAULT_SPEED_LIMIT_MPS,
                         default_width or DEFAULT_LANE_WIDTH_M, problems)
+    graph_ok = len(problems.lines) == before_graph
     elevators = _load_elevators(_list(doc, "elevators", problems), floors_by_level,
                                 {p.id: p for p in places}, wp_by_id, problems)
+    if graph_ok:  # a broken waypoint, place or lane would make many places look unreachable
+        _check_reachable_from_lobbies(places, lanes, elevators, problems)
     if problems.lines:
         raise SiteError("\n".join(problems.lines), problems.lines)
     return Site(
@@ -295,7 +301,11 @@ def _load_floors(folder: Path, items: list, problems: _Problems) -> dict[int, Fl
         try:
             occupancy = load_occupancy_map(folder / map_file)
         except MapError as exc:
-            problems.add(f"{where}.map", str(exc))
+            problems.add(f"{where}.map", " ".join(str(exc).split()))  # YAML errors span lines
+            floors[level] = None
+            continue
+        except UnicodeDecodeError as exc:
+            problems.add(f"{where}.map", f"{Path(map_file).name}: not UTF-8 text (byte {exc.start})")
             floors[level] = None
             continue
         floors[level] = Floor(level, map_id, name_zh, name_en, elevation_m or 0.0, occupancy)
@@ -519,6 +529,69 @@ def _load_elevators(
             capacity_robots=capacity,
         ))
     return elevators
+
+
+def _check_reachable_from_lobbies(
+    places: list[Place], lanes: list[Lane], elevators: list[Elevator], problems: _Problems
+) -> None:
+    """Every place on a floor an elevator serves must be reachable by lanes from one of its
+    lobbies, and must have a lane path back to one (else a robot that got there is trapped).
+
+    The lane graph is directed (one-way lanes), so these are two searches, not a
+    connected-components check. Floors without elevators are not checked: there is nothing to
+    be reachable from.
+    """
+    by_id = {p.id: p for p in places}
+    lobby_waypoints: dict[int, dict[str, str]] = {}  # level -> lobby waypoint -> lobby place id
+    for elevator in elevators:
+        for level, lobby_id in elevator.lobby_place.items():
+            lobby = by_id.get(lobby_id)
+            if lobby is not None and lobby.level == level:
+                lobby_waypoints.setdefault(level, {})[lobby.waypoint_id] = lobby_id
+    forward: dict[str, set[str]] = {}
+    backward: dict[str, set[str]] = {}
+    for lane in lanes:
+        forward.setdefault(lane.from_id, set()).add(lane.to_id)
+        backward.setdefault(lane.to_id, set()).add(lane.from_id)
+        if not lane.one_way:
+            forward.setdefault(lane.to_id, set()).add(lane.from_id)
+            backward.setdefault(lane.from_id, set()).add(lane.to_id)
+    reach = {level: (_reachable(starts, forward), _reachable(starts, backward))
+             for level, starts in lobby_waypoints.items()}
+    for i, place in enumerate(places):
+        if place.level not in reach:
+            continue
+        from_lobby, to_lobby = reach[place.level]
+        lobbies = ", ".join(sorted(lobby_waypoints[place.level].values()))
+        if place.waypoint_id not in from_lobby:
+            problems.add(f"places[{i}].waypoint",
+                         f"place '{place.id}' (waypoint '{place.waypoint_id}') cannot be reached "
+                         f"by lanes from the elevator lobbies on level {place.level} ({lobbies})")
+        elif place.waypoint_id not in to_lobby:
+            problems.add(f"places[{i}].waypoint",
+                         f"no lane path leads from place '{place.id}' (waypoint "
+                         f"'{place.waypoint_id}') back to the elevator lobbies on level "
+                         f"{place.level} ({lobbies})")
+
+
+def _reachable(starts: Mapping[str, str] | set[str], successors: dict[str, set[str]]) -> set[str]:
+    seen = set(starts)
+    frontier = list(seen)
+    while frontier:
+        for nxt in successors.get(frontier.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return seen
+
+
+def yaml_error_line(exc: yaml.YAMLError) -> str:
+    """A YAML parser error as one line: 'line L, column C: problem' (PyYAML's text spans lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return " ".join(str(exc).split())
 
 
 def distance_m(a: Waypoint, b: Waypoint) -> float:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import filecmp
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from maps.occupancy import MapError, load_occupancy_map
@@ -171,6 +173,47 @@ def test_every_problem_gets_its_own_line(tmp_path: Path) -> None:
     msg = _load_broken(tmp_path, break_it)
     lines = msg.splitlines()
     assert len(lines) >= 3 and all(line.startswith("building.yaml: ") for line in lines)
+
+
+def test_place_cut_off_from_its_lobby_is_reported(tmp_path: Path) -> None:
+    msg = _load_broken(tmp_path, lambda d: d["lanes"].pop(8))  # a2 - b2
+    assert msg == ("building.yaml: places[3].waypoint: place 'dept-1' (waypoint 'b2') cannot be "
+                   "reached by lanes from the elevator lobbies on level 2 (lobby-E-2)")
+
+
+def test_one_way_lanes_count_in_their_direction_only(tmp_path: Path) -> None:
+    def trap(doc: dict) -> None:
+        doc["lanes"][0]["one_way"] = True  # a -> b
+        doc["lanes"][1]["one_way"] = True  # b -> c; c -> d -> a leads back: win-1 is fine
+        doc["lanes"][8].update({"from": "b2", "to": "a2", "one_way": True})  # dept-1: exit only
+
+    msg = _load_broken(tmp_path, trap)
+    assert msg.splitlines() == [
+        "building.yaml: places[3].waypoint: place 'dept-1' (waypoint 'b2') cannot be reached "
+        "by lanes from the elevator lobbies on level 2 (lobby-E-2)"
+    ]
+    msg = _load_broken(tmp_path, lambda d: d["lanes"][8].update(one_way=True))  # a2 -> b2: a trap
+    assert msg.startswith("building.yaml: places[3].waypoint: no lane path leads from place 'dept-1'")
+
+
+def test_reachability_is_not_reported_on_top_of_a_broken_lane_graph(tmp_path: Path) -> None:
+    msg = _load_broken(tmp_path, lambda d: d["lanes"][8].update(to="nowhere"))
+    assert msg == "building.yaml: lanes[8].to: unknown waypoint 'nowhere'"
+
+
+def test_yaml_syntax_errors_are_one_line_with_a_position(tmp_path: Path) -> None:
+    site = write_tiny_site(tmp_path)
+    (site / "building.yaml").write_text("floors:\n  - {level: 1\nplaces: [\n", encoding="utf-8")
+    with pytest.raises(SiteError) as info:
+        load_site(site)
+    assert info.value.problems == [str(info.value)]
+    assert re.fullmatch(r"building\.yaml: not valid YAML: line \d+, column \d+: .+", str(info.value))
+    (site / "building.yaml").write_text(yaml.safe_dump(tiny_building()), encoding="utf-8")
+    (site / "f1.yaml").write_text("image: [f1.pgm\n", encoding="utf-8")
+    with pytest.raises(SiteError) as info:
+        load_site(site)
+    assert len(info.value.problems) == 1 and "\n" not in str(info.value)
+    assert str(info.value).startswith("building.yaml: floors[0].map: f1.yaml: not valid YAML")
 
 
 # --------------------------------------------------------------------------- the demo hall
