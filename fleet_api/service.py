@@ -27,6 +27,9 @@ from maps.site import Site, SiteError
 
 log = logging.getLogger(__name__)
 S = dl.DeliveryState
+LOW_BATTERY_PCT = 25.0  # below this an idle robot goes to charge
+CHARGED_PCT = 60.0  # a robot sent to charge takes deliveries again from here
+_OPEN_STATES = (S.ASSIGNED, S.TO_PICKUP, S.AWAITING_LOAD, S.LOADED, S.IN_TRANSIT, S.AWAITING_RECIPIENT)
 
 
 class FleetLink(Protocol):
@@ -89,6 +92,7 @@ class FleetService:
         self._subscribers: set[asyncio.Queue] = set()
         self.homes: dict[str, str] = {}
         self._rejected: set[tuple[str, str]] = set()  # (delivery, robot): never offer it to that robot again
+        self._charge_sent: dict[str, str] = {}  # robot -> startCharging actionId (once per low-battery episode)
 
     # ------------------------------------------------------------ live events
     def subscribe(self) -> asyncio.Queue:
@@ -131,6 +135,7 @@ class FleetService:
             run = self.runs.get(serial)
             if run is not None:
                 self._advance(robot, run)
+            self._check_battery(robot)
             self.dispatch()
         elif kind == "visualization" and robot.state is not None and message.agvPosition is not None:
             robot.state = robot.state.model_copy(update={"agvPosition": message.agvPosition})
@@ -160,6 +165,8 @@ class FleetService:
                 for e in (state.errors if state else [])
             ],
             "loads": [ld.to_dict() for ld in (state.loads or [])] if state else [],
+            "e_stop": robot.e_stop,
+            "needs_charge": robot.needs_charge,
         }
 
     # -------------------------------------------------------------- deliveries
@@ -374,7 +381,7 @@ class FleetService:
         if delivery.state == S.TO_PICKUP and load and load.actionStatus in ("RUNNING", "INITIALIZING"):
             self._move(delivery, S.AWAITING_LOAD, f"{robot.robot_id} waits at {sender_place}: open compartment "
                                                   f"{delivery.compartment_id} with the sender PIN")
-            self.store.add_notification(sender_place, delivery.id, f"机器人 {robot.robot_id} 已到达，请用取件码装入文件",
+            self.store.add_notification(sender_place, delivery.id, f"机器人 {robot.robot_id} 已到达，请输入装件密码放入文件",
                                         f"Robot {robot.robot_id} has arrived: load the files with your PIN", utcnow())
         if delivery.state == S.AWAITING_LOAD and load and load.actionStatus == "FINISHED":
             opener = self._openers.get((robot.robot_id, delivery.compartment_id), delivery.sender.person)
@@ -396,7 +403,7 @@ class FleetService:
             place = delivery.recipient.place_id
             self._move(delivery, S.AWAITING_RECIPIENT, f"{robot.robot_id} waits at {place} for the recipient")
             self._custody("arrived", delivery, robot.robot_id, place_id=place)
-            self.store.add_notification(place, delivery.id, f"文件 {delivery.id} 已送达，请用一次性密码取件",
+            self.store.add_notification(place, delivery.id, f"文件 {delivery.id} 已到达，请用一次性密码开格口取件",
                                         f"Files {delivery.id} have arrived: open with your one-time PIN", utcnow())
         if delivery.state == S.AWAITING_RECIPIENT and unload and unload.actionStatus == "FINISHED":
             taker = self._openers.get((robot.robot_id, delivery.compartment_id), delivery.recipient.person)
@@ -428,6 +435,81 @@ class FleetService:
             return
         trip = build_trip(f"home-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [None])
         self._begin(robot, TripRun(trip, None))
+
+    # ----------------------------------------------------------------- battery
+    def _check_battery(self, robot: RobotView) -> None:
+        """An idle robot low on battery and carrying no files goes to a charging dock and charges there."""
+        if not robot.update_charge_need(LOW_BATTERY_PCT, CHARGED_PCT):
+            self._charge_sent.pop(robot.robot_id, None)
+            return
+        state = robot.state
+        if state is None or state.batteryState.charging:
+            return
+        if (robot.robot_id in self._charge_sent or robot.delivery_ids or robot.robot_id in self.runs
+                or robot.fatal or not robot.online or ha.START_CHARGING not in robot.action_types or self.link is None):
+            return  # a trip in progress ends at home first; files are delivered first
+        start = self._robot_waypoint(robot)
+        if start is None:
+            return
+        options: list[tuple[float, Route]] = []
+        for dock in self._docks_for(robot):
+            try:
+                route = plan_route(self.site, start, dock)
+            except NoRouteError:
+                continue
+            options.append((route.estimated_time_s, route))
+        if not options:
+            log.error("%s is low on battery (%.0f%%) but no charging dock can be reached", robot.robot_id,
+                      robot.battery_pct or 0.0)
+            self._charge_sent[robot.robot_id] = ""
+            return
+        route = min(options, key=lambda o: o[0])[1]
+        charge = self._action(ha.START_CHARGING, {}, v.BlockingType.HARD)
+        self._charge_sent[robot.robot_id] = charge.actionId
+        log.info("%s battery %.0f%%: sent to charge at %s", robot.robot_id, robot.battery_pct or 0.0,
+                 route.waypoint_ids[-1])
+        if route.distance_m < 0.01:  # already on the dock
+            self.link.send_instant_actions(robot.manufacturer, robot.robot_id,
+                                           [charge.model_copy(update={"blockingType": v.BlockingType.NONE})])
+            return
+        trip = build_trip(f"charge-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [charge])
+        self._begin(robot, TripRun(trip, None))
+
+    def _docks_for(self, robot: RobotView) -> list[str]:
+        """Waypoints of the robot's home dock, or of every charging dock when its home is not one."""
+        home = self.homes.get(robot.robot_id)
+        if home is not None and _known(self.site.place, home) and self.site.place(home).kind == "charging_dock":
+            return [self.site.place(home).waypoint_id]
+        return [p.waypoint_id for p in self.site.places if p.kind == "charging_dock"]
+
+    # ------------------------------------------------------------------ safety
+    async def emergency_stop(self, robot_id: str, person: str) -> str:
+        """Technician's e-stop: the robot stops and reports FATAL; its files stay with it (custody says so)."""
+        robot = self._robot(robot_id, ha.EMERGENCY_STOP)
+        action = self._action(ha.EMERGENCY_STOP, {"person": person})
+        result = await self._run_instant(robot, action)
+        log.warning("%s emergency stop by %s", robot_id, person)
+        self._safety_custody(robot, "emergency_stop", person, f"{robot_id} stopped by emergency stop")
+        return result or "stopped"
+
+    async def reset_emergency_stop(self, robot_id: str, person: str) -> str:
+        """Explicit reset after an e-stop (the fleet's or the robot's own button); the robot resumes its order."""
+        robot = self._robot(robot_id, ha.RESET_EMERGENCY_STOP)
+        action = self._action(ha.RESET_EMERGENCY_STOP, {"person": person})
+        result = await self._run_instant(robot, action)
+        log.warning("%s emergency stop reset by %s", robot_id, person)
+        self._safety_custody(robot, "emergency_stop_reset", person, f"{robot_id} released from emergency stop")
+        return result or "reset"
+
+    def _safety_custody(self, robot: RobotView, kind: str, person: str, detail: str) -> None:
+        for delivery_id in robot.delivery_ids:
+            delivery = self.store.get_delivery(delivery_id)
+            if delivery is None or delivery.state not in _OPEN_STATES:
+                continue
+            self._custody(kind, delivery, person, detail=detail)
+            delivery.history.append(dl.HistoryEntry(utcnow(), delivery.state, detail))
+            self.store.save_delivery(delivery)
+            self._emit_delivery(delivery)
 
     # -------------------------------------------------------------- elevators
     def handle_elevator(self, status: ev.ElevatorStatus) -> None:

@@ -18,6 +18,7 @@ class RobotView:
     action_types: set[str] = field(default_factory=set)
     delivery_ids: list[str] = field(default_factory=list)
     trip_order_id: str | None = None
+    needs_charge: bool = False  # set below the low threshold, cleared once charged (hysteresis)
 
     @property
     def map_id(self) -> str | None:
@@ -31,6 +32,21 @@ class RobotView:
     def fatal(self) -> bool:
         return bool(self.state and any(e.errorLevel == "FATAL" for e in self.state.errors))
 
+    @property
+    def e_stop(self) -> str:
+        """VDA 5050 safetyState.eStop: NONE, or REMOTE / MANUAL while an emergency stop holds the robot."""
+        return self.state.safetyState.eStop if self.state and self.state.safetyState else "NONE"
+
+    def update_charge_need(self, low_pct: float, charged_pct: float) -> bool:
+        """Below ``low_pct`` the robot must charge; it is free again only at ``charged_pct``. Returns the need."""
+        pct = self.battery_pct
+        if pct is not None:
+            if pct < low_pct:
+                self.needs_charge = True
+            elif pct >= charged_pct:
+                self.needs_charge = False
+        return self.needs_charge
+
     def is_free_for_delivery(self, min_battery_pct: float = 20.0) -> bool:
         return (
             self.kind == "delivery"
@@ -39,6 +55,7 @@ class RobotView:
             and not self.delivery_ids
             and self.trip_order_id is None
             and not self.fatal
+            and not self.needs_charge
             and (self.battery_pct or 0.0) >= min_battery_pct
         )
 

@@ -17,6 +17,9 @@ from maps.render import floor_png
 from maps.site import SiteError
 
 router = APIRouter(prefix="/api")
+# Routes that touch the fleet service are ``async def``: they then run on the event loop's thread,
+# like the MQTT handlers, so the service is never entered from two threads at once (FastAPI runs
+# plain ``def`` routes in a thread pool: two dispatches could hand one delivery to two robots).
 
 
 def get_service(request: Request) -> FleetService:
@@ -47,13 +50,13 @@ def _delivery_out(service: FleetService, delivery: dl.Delivery, with_custody: bo
 
 
 @router.get("/health")
-def health(service: Service) -> dict[str, Any]:
+async def health(service: Service) -> dict[str, Any]:
     online = [r.robot_id for r in service.robots.values() if r.online]
     return {"status": "ok", "robots_online": online, "robots_total": len(service.robots)}
 
 
 @router.get("/places")
-def places(service: Service, kind: str | None = None) -> list[dict[str, Any]]:
+async def places(service: Service, kind: str | None = None) -> list[dict[str, Any]]:
     return [
         {"id": p.id, "kind": p.kind, "name_zh": p.name_zh, "name_en": p.name_en, "level": p.level}
         for p in service.site.places if kind is None or p.kind == kind
@@ -61,7 +64,7 @@ def places(service: Service, kind: str | None = None) -> list[dict[str, Any]]:
 
 
 @router.get("/floors")
-def floors(service: Service) -> list[dict[str, Any]]:
+async def floors(service: Service) -> list[dict[str, Any]]:
     """Each floor's map extent in metres (origin = lower-left corner), for drawing floor plans."""
     out = []
     for floor in sorted(service.site.floors, key=lambda f: f.level):
@@ -90,7 +93,7 @@ def floor_map(level: int, service: Service) -> Response:
 
 
 @router.post("/deliveries", status_code=201)
-def create_delivery(body: DeliveryIn, service: Service) -> dict[str, Any]:
+async def create_delivery(body: DeliveryIn, service: Service) -> dict[str, Any]:
     """A clerk sends files: the answer carries the sender's PIN for opening the robot's compartment."""
     delivery, pin = service.create_delivery(
         dl.Party(body.sender.place_id, body.sender.person),
@@ -101,7 +104,7 @@ def create_delivery(body: DeliveryIn, service: Service) -> dict[str, Any]:
 
 
 @router.get("/deliveries")
-def list_deliveries(service: Service, place_id: str | None = None, limit: int = Query(100, ge=1, le=500)) -> list[dict[str, Any]]:
+async def list_deliveries(service: Service, place_id: str | None = None, limit: int = Query(100, ge=1, le=500)) -> list[dict[str, Any]]:
     items = service.store.list_deliveries(limit=limit)
     if place_id:
         items = [d for d in items if place_id in (d.sender.place_id, d.recipient.place_id)]
@@ -109,7 +112,7 @@ def list_deliveries(service: Service, place_id: str | None = None, limit: int = 
 
 
 @router.get("/deliveries/{delivery_id}")
-def get_delivery(delivery_id: str, service: Service) -> dict[str, Any]:
+async def get_delivery(delivery_id: str, service: Service) -> dict[str, Any]:
     delivery = service.store.get_delivery(delivery_id)
     if delivery is None:
         raise FleetError(f"no delivery {delivery_id!r}", 404)
@@ -117,18 +120,18 @@ def get_delivery(delivery_id: str, service: Service) -> dict[str, Any]:
 
 
 @router.post("/deliveries/{delivery_id}/cancel")
-def cancel_delivery(delivery_id: str, body: PersonIn, service: Service) -> dict[str, Any]:
+async def cancel_delivery(delivery_id: str, body: PersonIn, service: Service) -> dict[str, Any]:
     return _delivery_out(service, service.cancel_delivery(delivery_id, body.person))
 
 
 @router.get("/custody/verify")
-def verify_custody(service: Service) -> dict[str, Any]:
+async def verify_custody(service: Service) -> dict[str, Any]:
     problems = service.store.verify_custody()
     return {"intact": not problems, "problems": problems}
 
 
 @router.get("/notifications")
-def notifications(place_id: str, service: Service) -> list[dict[str, Any]]:
+async def notifications(place_id: str, service: Service) -> list[dict[str, Any]]:
     return [
         {"id": n.id, "delivery_id": n.delivery_id, "at": n.at.isoformat(), "text_zh": n.text_zh, "text_en": n.text_en}
         for n in service.store.notifications_for(place_id)
@@ -136,7 +139,7 @@ def notifications(place_id: str, service: Service) -> list[dict[str, Any]]:
 
 
 @router.get("/robots")
-def robots(service: Service) -> list[dict[str, Any]]:
+async def robots(service: Service) -> list[dict[str, Any]]:
     return [service.robot_summary(r) for r in service.robots.values()]
 
 
@@ -153,6 +156,20 @@ async def close(robot_id: str, compartment_id: int, body: PersonIn, service: Ser
     return {"locked": True, "message": result}
 
 
+@router.post("/robots/{robot_id}/estop")
+async def estop(robot_id: str, body: PersonIn, service: Service) -> dict[str, Any]:
+    """Technician's emergency stop: answers once the robot reports the instant action finished."""
+    result = await service.emergency_stop(robot_id, body.person)
+    return {"stopped": True, "message": result}
+
+
+@router.post("/robots/{robot_id}/reset")
+async def reset_estop(robot_id: str, body: PersonIn, service: Service) -> dict[str, Any]:
+    """Explicit release of an emergency stop (remote or the robot's own button)."""
+    result = await service.reset_emergency_stop(robot_id, body.person)
+    return {"reset": True, "message": result}
+
+
 @router.post("/guidance/ask")
 async def ask(body: QuestionIn, service: Service) -> dict[str, Any]:
     """A visitor's question: answered from the knowledge base and spoken by a guidance robot."""
@@ -162,7 +179,7 @@ async def ask(body: QuestionIn, service: Service) -> dict[str, Any]:
 
 
 @router.get("/elevators")
-def elevators(service: Service) -> list[dict[str, Any]]:
+async def elevators(service: Service) -> list[dict[str, Any]]:
     return [s.to_dict() for s in service.elevators.values()]
 
 

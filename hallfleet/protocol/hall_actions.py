@@ -14,6 +14,10 @@ UNLOAD_DOCUMENTS = "unloadDocuments"
 UNLOCK_COMPARTMENT = "unlockCompartment"
 LOCK_COMPARTMENT = "lockCompartment"
 SPEAK = "speak"
+EMERGENCY_STOP = "emergencyStop"  # ours: VDA 5050 has no remote e-stop action
+RESET_EMERGENCY_STOP = "resetEmergencyStop"
+START_CHARGING = "startCharging"  # VDA 5050 predefined
+STOP_CHARGING = "stopCharging"  # VDA 5050 predefined
 STANDARD_INSTANT = ("cancelOrder", "startPause", "stopPause", "stateRequest", "factsheetRequest")
 
 
@@ -65,6 +69,17 @@ GUIDANCE_ACTIONS = (
 STANDARD_SPECS = tuple(
     ActionSpec(name, f"VDA 5050 {name}", ("INSTANT",), (), ("NONE",)) for name in STANDARD_INSTANT
 )
+_PERSON = ("person", "STRING", "who asked for it (technician)")
+SAFETY_ACTIONS = (
+    ActionSpec(EMERGENCY_STOP, "stop the motors at once and latch: FATAL error emergencyStop, no driving until "
+               "resetEmergencyStop", ("INSTANT",), (_PERSON,), ("NONE",)),
+    ActionSpec(RESET_EMERGENCY_STOP, "release the e-stop latch (from the fleet or the robot's own button); "
+               "the order continues", ("INSTANT",), (_PERSON,), ("NONE",), "'reset' once the base confirmed"),
+    ActionSpec(START_CHARGING, "VDA 5050 startCharging: close the charging relay at a dock; FINISHED once "
+               "the battery reports charging", ("INSTANT", "NODE"), (), ("NONE", "HARD")),
+    ActionSpec(STOP_CHARGING, "VDA 5050 stopCharging: open the charging relay (a new drive does it too)",
+               ("INSTANT", "NODE"), (), ("NONE", "HARD")),
+)
 
 
 def actions_for(kind: str) -> tuple[ActionSpec, ...]:
@@ -72,7 +87,7 @@ def actions_for(kind: str) -> tuple[ActionSpec, ...]:
     own = {"delivery": DELIVERY_ACTIONS, "guidance": GUIDANCE_ACTIONS}.get(kind)
     if own is None:
         raise ValueError(f"unknown robot kind {kind!r}: expected 'delivery' or 'guidance'")
-    return own + STANDARD_SPECS
+    return own + SAFETY_ACTIONS + STANDARD_SPECS
 
 
 def build_factsheet(

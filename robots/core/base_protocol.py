@@ -65,6 +65,15 @@ class EstopCmd:
     engage: bool
 
 
+@dataclass(frozen=True)
+class ChargeCmd:
+    """Close (on=True) or open the charging relay to the dock contacts; the base charges while closed."""
+
+    TYPE_ID: ClassVar[int] = 0x05
+    FORMAT: ClassVar[str] = ">?"
+    on: bool
+
+
 # ---- base -> host -------------------------------------------------------------------------------
 
 
@@ -112,10 +121,10 @@ class Status:
     heartbeat_ok: bool
 
 
-Message = Union[VelocityCmd, Heartbeat, LockCmd, EstopCmd, Odometry, Battery, LockState, Status]
+Message = Union[VelocityCmd, Heartbeat, LockCmd, EstopCmd, ChargeCmd, Odometry, Battery, LockState, Status]
 MESSAGE_TYPES: dict[int, type] = {
     cls.TYPE_ID: cls
-    for cls in (VelocityCmd, Heartbeat, LockCmd, EstopCmd, Odometry, Battery, LockState, Status)
+    for cls in (VelocityCmd, Heartbeat, LockCmd, EstopCmd, ChargeCmd, Odometry, Battery, LockState, Status)
 }
 
 

@@ -81,6 +81,7 @@ class VehicleCore:
     battery_voltage_v: float | None = None
     charging: bool = False
     e_stop: bool = False
+    e_stop_source: str = "NONE"  # VDA 5050 safetyState.eStop while stopped: REMOTE (fleet) or MANUAL (button)
     node_states: list[Node] = field(default_factory=list)
     edge_states: list[Edge] = field(default_factory=list)
     action_states: dict[str, ActionState] = field(default_factory=dict)
@@ -337,6 +338,27 @@ class VehicleCore:
         self._set_action(cancel_action, ActionStatus.FINISHED)
         return running
 
+    def engage_estop(self, source: str, description: str) -> bool:
+        """Emergency stop: FATAL error, no driving and no new step until reset_estop(); the order is kept.
+
+        ``source`` is REMOTE (from the fleet) or MANUAL (the robot's button). Returns False when the
+        vehicle was already stopped (the first source stays reported).
+        """
+        if source not in ("REMOTE", "MANUAL"):
+            raise ValueError(f"engage_estop: source must be REMOTE or MANUAL, got {source!r}")
+        self._drive_in_progress = None  # the current drive is aborted; it is started again after reset
+        self.driving = False
+        if self.e_stop:
+            return False
+        self.e_stop, self.e_stop_source = True, source
+        self.set_error("emergencyStop", "FATAL", description, True)
+        return True
+
+    def reset_estop(self) -> None:
+        """Explicit reset (resetEmergencyStop once the base confirmed): the order continues where it stopped."""
+        self.e_stop, self.e_stop_source = False, "NONE"
+        self.set_error("emergencyStop", "FATAL", "", False)
+
     def finish_instant(self, action: Action, status: ActionStatus = ActionStatus.FINISHED) -> None:
         """Record an instant action the adapter handled on the spot (pause, stateRequest ...)."""
         self._set_action(action, status)
@@ -355,6 +377,11 @@ class VehicleCore:
         self.information = [i for i in self.information if i.infoType != info_type]
         refs = [InfoReference(referenceKey=k, referenceValue=v) for k, v in (references or {}).items()] or None
         self.information.append(Information(infoType=info_type, infoLevel="INFO", infoDescription=description, infoReferences=refs))
+
+    def _estop_field(self) -> str:
+        if not self.e_stop:
+            return "NONE"
+        return self.e_stop_source if self.e_stop_source != "NONE" else "MANUAL"
 
     def state(self, header_id: int, timestamp: str, linear_mps: float = 0.0, angular_radps: float = 0.0) -> State:
         return State(
@@ -385,5 +412,5 @@ class VehicleCore:
             ),
             errors=list(self.errors),
             information=list(self.information) or None,
-            safetyState=SafetyState(eStop="MANUAL" if self.e_stop else "NONE", fieldViolation=False),
+            safetyState=SafetyState(eStop=self._estop_field(), fieldViolation=False),
         )

@@ -1,5 +1,9 @@
 """ROS 2 shell around the serial motor base: odom, battery, locks, diagnostics in; cmd_vel, locks out.
 
+Safety: ``estop`` (std_msgs/Bool, true = engage, false = reset) becomes an EstopCmd at once;
+``estop_state`` (std_msgs/Bool, latched) reports whether the board holds an e-stop, whoever pressed
+it. ``charge`` (std_msgs/Bool) closes or opens the dock charging relay (ChargeCmd).
+
 Topic names are relative: the robot process puts this node in its namespace (e.g. /robot1/odom).
 All protocol and link logic lives in robots.core.base_protocol and robots.drivers.serial_base.
 """
@@ -17,13 +21,16 @@ from geometry_msgs.msg import Quaternion, Twist
 from hall_interfaces.msg import LockCommand, LockStates
 from nav_msgs.msg import Odometry as OdometryMsg
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import BatteryState
+from std_msgs.msg import Bool
 
 from robots.core import base_protocol as bp
 from robots.drivers.serial_base import SerialMotorBase
 
 _POSE_VARIANCE = 0.01
 _TWIST_VARIANCE = 0.001
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 # ---- conversions (no node state) ----------------------------------------------------------------
@@ -122,6 +129,9 @@ class BaseDriverNode(Node):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, 10)
         self.create_subscription(LockCommand, "lock_command", self._on_lock_command, 10)
+        self._estop_state_pub = self.create_publisher(Bool, "estop_state", LATCHED)
+        self.create_subscription(Bool, "estop", self._on_estop, 10)
+        self.create_subscription(Bool, "charge", self._on_charge, 10)
         self._last_cmd_vel_s: float | None = None
         self._base_status: bp.Status | None = None
         self._diag_name = f"{self.get_fully_qualified_name()}: motor base"
@@ -145,6 +155,16 @@ class BaseDriverNode(Node):
             self._locks_pub.publish(lock_state_to_msg(msg, stamp, self._base_frame))
         elif isinstance(msg, bp.Status):
             self._base_status = msg
+            self._estop_state_pub.publish(Bool(data=bool(msg.estop)))
+
+    def _on_estop(self, msg: Bool) -> None:
+        """Sent straight to the board: the base stops within its next control cycle."""
+        if not self.base.send(bp.EstopCmd(engage=bool(msg.data))):
+            self.get_logger().error(f"e-stop {'engage' if msg.data else 'reset'} not sent: motor base not connected")
+
+    def _on_charge(self, msg: Bool) -> None:
+        if not self.base.send(bp.ChargeCmd(on=bool(msg.data))):
+            self.get_logger().warning("charge command dropped: motor base not connected")
 
     def _on_cmd_vel(self, twist: Twist) -> None:
         self._last_cmd_vel_s = time.monotonic()

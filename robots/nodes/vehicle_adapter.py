@@ -3,6 +3,11 @@
 Orders become Navigate goals on ``navigate``; delivery actions become calls to the compartments
 node; ``speak`` becomes a call to the speech node. All decisions live in ``VehicleCore``; this node
 only moves messages. Core access happens under one lock: MQTT callbacks arrive on paho's thread.
+
+Safety: emergencyStop publishes ``estop`` (std_msgs/Bool true) for the base driver and raises the
+FATAL error at once; ``estop_state`` from the base driver reports a latch nobody here asked for (the
+robot's own button, MANUAL). resetEmergencyStop finishes only when the base confirms the release.
+startCharging / stopCharging drive ``charge`` (std_msgs/Bool) and finish when battery_state agrees.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import BatteryState
-from std_msgs.msg import String
+from std_msgs.msg import Bool, String
 
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
@@ -31,6 +37,7 @@ from robots.drivers.mqtt_vehicle_link import MqttVehicleLink
 from robots.nodes.conversions import pose2d, stamped_to_pose, yaw_to_quaternion
 
 log = logging.getLogger(__name__)
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class ActionParameterError(ValueError):
@@ -82,6 +89,8 @@ class VehicleAdapterNode(Node):
         self.declare_parameter("start_node_id", "", d("lane waypoint the robot starts on"))
         self.declare_parameter("state_period_s", 1.0, d("state publishing period [s]"))
         self.declare_parameter("visualization_period_s", 0.5, d("visualization publishing period [s]"))
+        self.declare_parameter("base_confirm_timeout_s", 3.0,
+                               d("how long the base may take to confirm an e-stop reset or a charging change [s]"))
         gp = lambda name: self.get_parameter(name).value  # noqa: E731
         serial = gp("serial_number") or self.get_namespace().strip("/") or "robot"
         self.kind: str = gp("kind")
@@ -100,6 +109,10 @@ class VehicleAdapterNode(Node):
         self._handovers: dict[str, tuple[int, str, str]] = {}  # actionId -> (compartment, delivery, kind)
         self._nav_goal = None
         self._state_dirty = True
+        self._base_estop: bool | None = None  # last estop_state from the base driver
+        self._pending_reset: tuple[str, float] | None = None  # (actionId, deadline monotonic s)
+        self._charge_waits: dict[str, tuple[bool, float]] = {}  # actionId -> (charging wanted, deadline)
+        self._charge_requested = False
         group = ReentrantCallbackGroup()
         self._nav = ActionClient(self, Navigate, "navigate", callback_group=group)
         self._prepare = self.create_client(PrepareHandover, "prepare_handover", callback_group=group)
@@ -107,6 +120,9 @@ class VehicleAdapterNode(Node):
         self._lock_srv = self.create_client(LockCompartment, "lock_compartment", callback_group=group)
         self._speak = self.create_client(Speak, "speak", callback_group=group)
         self._initial_pose_pub = self.create_publisher(PoseWithCovarianceStamped, "initialpose", 10)
+        self._estop_pub = self.create_publisher(Bool, "estop", 10)
+        self._charge_pub = self.create_publisher(Bool, "charge", 10)
+        self.create_subscription(Bool, "estop_state", self._on_estop_state, LATCHED, callback_group=group)
         self.create_subscription(PoseStamped, "pose", self._on_pose, 10, callback_group=group)
         self.create_subscription(Odometry, "odom", self._on_odom, 10, callback_group=group)
         self.create_subscription(String, "current_map", self._on_map, 10, callback_group=group)
@@ -158,6 +174,12 @@ class VehicleAdapterNode(Node):
             if self.core.paused:
                 self._cancel_navigation(resume_later=True)
             self.core.finish_instant(action)
+        elif t == ha.EMERGENCY_STOP:
+            self._estop_pub.publish(Bool(data=True))
+            self._engage_estop("REMOTE", f"emergency stop by {action.param('person', 'the fleet')}")
+            self.core.finish_instant(action)
+        elif t == ha.RESET_EMERGENCY_STOP:
+            self._request_reset(action)
         elif t == "stateRequest":
             self.core.finish_instant(action)
         elif t == "factsheetRequest":
@@ -168,6 +190,58 @@ class VehicleAdapterNode(Node):
         else:
             self.core.finish_instant(action, v.ActionStatus.FAILED)
             self.core.set_error("actionNotSupported", "WARNING", f"{t} is not in this vehicle's factsheet", True)
+
+    # ---------------------------------------------------------------- safety
+    def _engage_estop(self, source: str, description: str) -> None:
+        """FATAL error and no motion: the current navigation goal is cancelled, the order kept."""
+        if self._pending_reset is not None:  # stopped again before the base confirmed the reset
+            self.core.update_action(self._pending_reset[0], v.ActionStatus.FAILED, "emergency stop engaged again")
+            self._pending_reset = None
+        if self.core.engage_estop(source, description):
+            self.get_logger().error(f"EMERGENCY STOP ({source}): {description}")
+        self._cancel_navigation()
+        self._state_dirty = True
+
+    def _request_reset(self, action: v.Action) -> None:
+        if not self.core.e_stop and not self._base_estop:
+            self.core.finish_instant(action)
+            self.core.update_action(action.actionId, v.ActionStatus.FINISHED, "not stopped")
+            return
+        self.core.finish_instant(action, v.ActionStatus.RUNNING)
+        timeout_s = float(self.get_parameter("base_confirm_timeout_s").value)
+        self._pending_reset = (action.actionId, time.monotonic() + timeout_s)
+        self._estop_pub.publish(Bool(data=False))
+
+    def _on_estop_state(self, msg: Bool) -> None:
+        with self._lock:
+            self._base_estop = bool(msg.data)
+            if msg.data and not self.core.e_stop and self._pending_reset is None:
+                self._engage_estop("MANUAL", "emergency stop button pressed on the robot")
+            elif not msg.data and self._pending_reset is not None:
+                action_id, _ = self._pending_reset
+                self._pending_reset = None
+                self.core.reset_estop()
+                self.core.update_action(action_id, v.ActionStatus.FINISHED, "reset")
+                self.get_logger().info("emergency stop reset")
+                self._state_dirty = True
+
+    def _check_base_timeouts(self) -> None:
+        now = time.monotonic()
+        if self._pending_reset is not None and now > self._pending_reset[1]:
+            action_id, _ = self._pending_reset
+            self._pending_reset = None
+            self.core.update_action(action_id, v.ActionStatus.FAILED, "the motor base did not confirm the reset")
+            self._state_dirty = True
+        for action_id, (wanted, deadline) in list(self._charge_waits.items()):
+            if now > deadline:
+                self._charge_waits.pop(action_id)
+                what = "start" if wanted else "stop"
+                self.core.update_action(action_id, v.ActionStatus.FAILED, f"the battery did not {what} charging")
+                self._state_dirty = True
+
+    def _set_charging(self, on: bool) -> None:
+        self._charge_requested = on
+        self._charge_pub.publish(Bool(data=on))
 
     # -------------------------------------------------------------- ROS side
     def _on_pose(self, msg: PoseStamped) -> None:
@@ -188,6 +262,11 @@ class VehicleAdapterNode(Node):
             self.core.battery_charge_pct = max(0.0, min(100.0, msg.percentage * 100.0))
             self.core.battery_voltage_v = float(msg.voltage)
             self.core.charging = msg.power_supply_status == BatteryState.POWER_SUPPLY_STATUS_CHARGING
+            for action_id, (wanted, _) in list(self._charge_waits.items()):
+                if self.core.charging == wanted:
+                    self._charge_waits.pop(action_id)
+                    self.core.update_action(action_id, v.ActionStatus.FINISHED, "charging" if wanted else "not charging")
+                    self._state_dirty = True
 
     def _on_compartment(self, msg: CompartmentState) -> None:
         with self._lock:
@@ -221,6 +300,7 @@ class VehicleAdapterNode(Node):
     # ----------------------------------------------------------------- work
     def _tick(self) -> None:
         with self._lock:
+            self._check_base_timeouts()
             step = self.core.next_step()
             while step is not None:
                 self._state_dirty = True
@@ -232,6 +312,8 @@ class VehicleAdapterNode(Node):
             self._publish_periodic()
 
     def _drive(self, step: DriveStep) -> None:
+        if self._charge_requested or self.core.charging:
+            self._set_charging(False)  # driving off the dock opens the charging contacts
         pos = step.node.nodePosition
         if step.is_map_transfer:
             # The elevator carried us: same place in the car, new floor's map.
@@ -260,6 +342,9 @@ class VehicleAdapterNode(Node):
                 self.core.drive_failed(f"navigation refused the goal to {node_id}")
             return
         with self._lock:
+            if self.core.e_stop or self.core.paused:  # stopped while the goal was on its way
+                handle.cancel_goal_async()
+                return
             self._nav_goal = handle
         handle.get_result_async().add_done_callback(lambda f: self._on_nav_result(f, node_id))
 
@@ -304,6 +389,12 @@ class VehicleAdapterNode(Node):
         elif t == ha.LOCK_COMPARTMENT:
             request = LockCompartment.Request(compartment_id=_compartment_param(a), occupied=_bool_param(a, "occupied"))
             self._call(self._lock_srv, request, a)
+        elif t in (ha.START_CHARGING, ha.STOP_CHARGING):
+            wanted = t == ha.START_CHARGING
+            self.core.update_action(a.actionId, v.ActionStatus.RUNNING)
+            timeout_s = float(self.get_parameter("base_confirm_timeout_s").value)
+            self._charge_waits[a.actionId] = (wanted, time.monotonic() + timeout_s + 1.0)  # battery is 1 Hz
+            self._set_charging(wanted)
         elif t == ha.SPEAK:
             request = Speak.Request(text=str(a.param("text", "")), language=str(a.param("language", "zh-CN")))
             self._call(self._speak, request, a, result_of=lambda r: r.wav_path)

@@ -3,7 +3,8 @@
 Run ``python -m robots.sim.firmware --link /tmp/robot1_base``: PATH becomes a symlink to the pty
 slave, so the driver opens it exactly like a real serial port. Simulated time runs time_scale times
 faster than wall time; the watchdog and line pacing are in wall time, like the real board.
-SIGUSR1 toggles charging (a dock contact the simulation has no other way to close).
+SIGUSR1 toggles charging (a dock contact the simulation has no other way to close); SIGUSR2 presses
+the board's e-stop button, which latches until the host sends EstopCmd(engage=False).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tty
 from pathlib import Path
 
 from robots.core.base_protocol import (
-    Battery, EstopCmd, FrameDecoder, Heartbeat, LockCmd, LockState, Message, Odometry, Status,
+    Battery, ChargeCmd, EstopCmd, FrameDecoder, Heartbeat, LockCmd, LockState, Message, Odometry, Status,
     VelocityCmd, encode,
 )
 from robots.sim.kinematics import BatteryModel, Pose2D, integrate_diff_drive
@@ -43,18 +44,23 @@ class FirmwareState:
     """The board's behaviour without the pty, so it is easy to reason about (wall times passed in)."""
 
     def __init__(self, compartments: int, battery: float, seed: int, time_scale: float,
-                 charging: bool = False) -> None:
+                 charging: bool = False, estop: bool = False) -> None:
         self.time_scale = time_scale
         self.pose = Pose2D()
         self.cmd_linear_mps = 0.0
         self.cmd_angular_radps = 0.0
-        self.estop = False
+        self.estop = estop
         self.bumper = False
         self.locks = [True] * compartments
         self.battery = BatteryModel(percentage=battery, charging=charging)
         self.rng = random.Random(seed)
         self.last_command_wall_s: float | None = None
         self.sim_time_s = 0.0
+
+    def press_estop_button(self) -> None:
+        """The red button on the robot: stop at once and latch; only the host's EstopCmd(False) resets."""
+        self.estop = True
+        self.cmd_linear_mps = self.cmd_angular_radps = 0.0
 
     def heartbeat_ok(self, now_s: float) -> bool:
         return self.last_command_wall_s is not None and now_s - self.last_command_wall_s <= WATCHDOG_S
@@ -76,6 +82,8 @@ class FirmwareState:
         elif isinstance(msg, EstopCmd):
             self.estop = msg.engage
             self.cmd_linear_mps = self.cmd_angular_radps = 0.0
+        elif isinstance(msg, ChargeCmd):
+            self.battery.charging = msg.on
         elif isinstance(msg, LockCmd) and 1 <= msg.compartment_id <= len(self.locks):
             changed = self.locks[msg.compartment_id - 1] != msg.locked
             self.locks[msg.compartment_id - 1] = msg.locked
@@ -131,10 +139,12 @@ def serve(link: Path, state: FirmwareState, baud: int) -> None:
         nonlocal stop
         if signum == signal.SIGUSR1:
             state.battery.charging = not state.battery.charging
+        elif signum == signal.SIGUSR2:
+            state.press_estop_button()
         else:
             stop = True
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, _on_signal)
 
     decoder = FrameDecoder()
@@ -215,12 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baud", type=int, default=115200)
     parser.add_argument("--battery", type=float, default=1.0, help="initial charge 0..1")
     parser.add_argument("--charging", action="store_true", help="start on the dock, charging")
+    parser.add_argument("--estop", action="store_true", help="boot with the e-stop button pressed (latched)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.battery <= 1.0:
         parser.error(f"--battery must be within 0..1, got {args.battery}")
     if not 1 <= args.compartments <= 64:
         parser.error(f"--compartments must be within 1..64, got {args.compartments}")
-    state = FirmwareState(args.compartments, args.battery, args.seed, args.time_scale, args.charging)
+    state = FirmwareState(args.compartments, args.battery, args.seed, args.time_scale, args.charging,
+                          args.estop)
     serve(args.link, state, args.baud)
     return 0
 

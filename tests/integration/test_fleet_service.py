@@ -536,3 +536,108 @@ def test_ask_has_the_guidance_robot_speak_the_answer(fleet: Fleet) -> None:
         assert "A" in answer.text and sent[0].param("text") == answer.text
         assert sent[0].param("language") == answer.language
     run(scenario)
+
+
+# ----------------------------------------------------------------------------- safety: e-stop and charging
+def publish_with(sim: VehicleSim, **updates: Any) -> None:
+    """Publish the sim's state with some fields overridden (errors, safetyState, batteryState)."""
+    sim.service.handle_vehicle(sim.manufacturer, sim.serial, "state", sim.state().model_copy(update=updates))
+
+
+ESTOP_ERROR = v.Error(errorType="emergencyStop", errorLevel="FATAL", errorDescription="emergency stop by Tech Zhao")
+
+
+def test_estop_keeps_the_files_with_the_robot_and_reset_lets_it_go_on(fleet: Fleet, hall: Site) -> None:
+    async def scenario() -> None:
+        service, link = fleet.service, fleet.link
+        dr1 = fleet.robot("dr1", "dock-1")
+        delivery_id, _ = fleet.deliver()
+        dr1.drive()
+        dr1.finish(ha.LOAD_DOCUMENTS)
+        assert fleet.state_of(delivery_id) == S.LOADED
+
+        task = asyncio.create_task(service.emergency_stop("dr1", "Tech Zhao"))
+        sent = await until(lambda: link.instant_for("dr1", ha.EMERGENCY_STOP), "emergencyStop instant action")
+        assert sent[0].param("person") == "Tech Zhao" and sent[0].blockingType == v.BlockingType.NONE
+        await asyncio.sleep(0.05)
+        assert not task.done(), "the answer waits for the robot"
+        dr1.set_action(sent[0].actionId, v.ActionStatus.FINISHED)
+        dr1.errors = [ESTOP_ERROR]
+        publish_with(dr1, safetyState=v.SafetyState(eStop="REMOTE"))
+        assert await asyncio.wait_for(task, 5.0) == "stopped"
+
+        summary = service.robot_summary(service.robots["dr1"])
+        assert summary["activity"] == "error" and summary["e_stop"] == "REMOTE"
+        assert {"type": "emergencyStop", "level": "FATAL", "description": "emergency stop by Tech Zhao"} in summary["errors"]
+        delivery = fleet.store.get_delivery(delivery_id)
+        assert delivery.state == S.LOADED and delivery.robot_id == "dr1", "the files stay with dr1"
+        last = fleet.store.custody_for(delivery_id)[-1]
+        assert (last.kind, last.actor, last.robot_id) == ("emergency_stop", "Tech Zhao", "dr1")
+        assert "dr1" in service.runs and fleet.store.verify_custody() == []
+
+        task = asyncio.create_task(service.reset_emergency_stop("dr1", "Tech Zhao"))
+        sent = await until(lambda: link.instant_for("dr1", ha.RESET_EMERGENCY_STOP), "resetEmergencyStop")
+        dr1.set_action(sent[0].actionId, v.ActionStatus.FINISHED, "reset")
+        dr1.errors = []
+        dr1.publish()
+        assert await asyncio.wait_for(task, 5.0) == "reset"
+        assert fleet.store.custody_for(delivery_id)[-1].kind == "emergency_stop_reset"
+        assert dr1.drive() == hall.place("lobby-E2-L1").waypoint_id  # on with the same trip
+        assert fleet.state_of(delivery_id) == S.IN_TRANSIT
+    run(scenario)
+
+
+def test_robot_with_a_fatal_error_is_never_assigned(fleet: Fleet) -> None:
+    dr1 = fleet.robot("dr1", "dock-1")
+    dr1.errors = [ESTOP_ERROR]
+    publish_with(dr1, safetyState=v.SafetyState(eStop="MANUAL"))
+    delivery_id, _ = fleet.deliver()
+    dr1.publish()
+    assert fleet.state_of(delivery_id) == S.REQUESTED and fleet.link.orders_for("dr1") == []
+    dr1.errors = []  # reset done at the robot
+    dr1.publish()
+    assert fleet.state_of(delivery_id) == S.TO_PICKUP and fleet.store.get_delivery(delivery_id).robot_id == "dr1"
+
+
+def test_estop_of_an_unknown_robot_is_404(fleet: Fleet) -> None:
+    async def scenario() -> None:
+        with pytest.raises(FleetError, match="no robot") as caught:
+            await fleet.service.emergency_stop("nobody", "Tech Zhao")
+        assert caught.value.status == 404
+    run(scenario)
+
+
+def test_low_battery_robot_on_its_dock_charges_and_works_again_once_charged(fleet: Fleet) -> None:
+    dr3 = fleet.robot("dr3", "dock-3", battery_pct=20.0)
+    charge = fleet.link.instant_for("dr3", ha.START_CHARGING)
+    assert len(charge) == 1 and fleet.link.orders_for("dr3") == []
+    dr3.publish()
+    assert len(fleet.link.instant_for("dr3", ha.START_CHARGING)) == 1, "sent once, not on every state"
+    delivery_id, _ = fleet.deliver()
+    for pct in (30.0, 59.0):
+        publish_with(dr3, batteryState=v.BatteryState(batteryCharge=pct, charging=True))
+        assert fleet.state_of(delivery_id) == S.REQUESTED, f"not assigned at {pct} %"
+    assert fleet.service.robot_summary(fleet.service.robots["dr3"])["needs_charge"] is True
+    publish_with(dr3, batteryState=v.BatteryState(batteryCharge=61.0, charging=True))
+    assert fleet.state_of(delivery_id) == S.TO_PICKUP and fleet.store.get_delivery(delivery_id).robot_id == "dr3"
+
+
+def test_low_battery_robot_away_from_home_drives_to_its_dock_to_charge(fleet: Fleet, hall: Site) -> None:
+    dr1 = fleet.robot("dr1", "dock-1")
+    away = hall.waypoint(hall.place("win-A01").waypoint_id)
+    dr1.idle_node = v.Node(nodeId=away.id, sequenceId=0, released=True, nodePosition=v.NodePosition(
+        x=away.x_m, y=away.y_m, mapId=hall.map_id(away.level)))
+    dr1.battery_pct = 22.0
+    dr1.publish()
+    orders = fleet.link.orders_for("dr1")
+    assert len(orders) == 1 and orders[0].nodes[-1].nodeId == hall.place("dock-1").waypoint_id
+    charge = [a for a in orders[0].nodes[-1].actions if a.actionType == ha.START_CHARGING]
+    assert len(charge) == 1 and fleet.link.instant_for("dr1", ha.START_CHARGING) == []
+    delivery_id, _ = fleet.deliver()
+    assert fleet.state_of(delivery_id) == S.REQUESTED
+    assert dr1.drive() == hall.place("dock-1").waypoint_id
+    assert dr1.actions[charge[0].actionId].actionStatus == v.ActionStatus.RUNNING
+    dr1.set_action(charge[0].actionId, v.ActionStatus.FINISHED, "charging")
+    publish_with(dr1, batteryState=v.BatteryState(batteryCharge=23.0, charging=True))
+    assert "dr1" not in fleet.service.runs and fleet.state_of(delivery_id) == S.REQUESTED
+    assert fleet.link.instant_for("dr1", ha.START_CHARGING) == [], "no second charge request"

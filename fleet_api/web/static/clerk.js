@@ -9,6 +9,8 @@
   const PLACE_KINDS = ["service_window", "pickup_window", "department"];
   const CANCELLABLE = new Set(["requested", "assigned", "to_pickup", "awaiting_load"]);
   const REFRESH_S = 20;  // fallback poll besides the live stream
+  const PIN_RE = /^\d{6}$/;
+  const BEFORE_LOADING = new Set(["requested", "assigned", "to_pickup", "awaiting_load"]);
 
   const store = {
     get: (k) => { try { return localStorage.getItem(k) || ""; } catch (_) { return ""; } },
@@ -27,6 +29,7 @@
   function showMsg(el, text, kind) {
     el.textContent = text || "";
     el.className = `msg ${kind || ""}`;
+    el.title = "";
   }
 
   // ------------------------------------------------------------------ places
@@ -106,12 +109,80 @@
     }
   }
 
+  // ----------------------------------------------------------- hand-over help
+  /** "out" when my files wait for me to load them, "in" when they wait for me to take them; else null. */
+  function handoverDirection(d) {
+    if (!d.robot_id || d.compartment_id == null) return null;
+    if (d.state === "awaiting_load" && d.sender.place_id === myPlace()) return "out";
+    if (d.state === "awaiting_recipient" && d.recipient.place_id === myPlace()) return "in";
+    return null;
+  }
+
+  function whereText(d) {
+    return t("clerk.where", { robot: d.robot_id, comp: d.compartment_id });
+  }
+
+  function openAtRobotButton(d, dir) {
+    return h("button", {
+      type: "button", class: "primary open-at-robot", "data-testid": "open-at-robot", "data-id": d.id,
+      onclick: (e) => { e.stopPropagation(); openAtRobot(d, dir); },
+    }, t("clerk.robot.openhere"));
+  }
+
+  /** Pre-fill the "at the robot" panel for this delivery and put the cursor in the PIN field. */
+  function openAtRobot(d, dir) {
+    $("robot-id").value = d.robot_id;
+    $("robot-comp").value = String(d.compartment_id);
+    $("robot-person").value = myName() || (dir === "out" ? d.sender.person : d.recipient.person);
+    $("robot-pin").value = "";
+    robotMsg("", null, "");
+    const forEl = $("robot-for");
+    Object.assign(forEl.dataset, { id: d.id, dir, robot: d.robot_id, comp: String(d.compartment_id) });
+    renderRobotFor();
+    $("robot-title").scrollIntoView({ block: "start", behavior: "instant" });
+    $("robot-pin").focus();
+  }
+
+  function renderRobotFor() {
+    const el = $("robot-for");
+    const { id, dir, robot, comp } = el.dataset;
+    if (!id) { el.classList.add("hidden"); return; }
+    el.textContent = t(dir === "out" ? "clerk.robot.for.load" : "clerk.robot.for.take", { id, robot, comp });
+    el.classList.remove("hidden");
+  }
+
+  /** The robot answers in English; give the clerk the common answers in her language: [key, vars]. */
+  function robotError(message) {
+    let m = /wrong PIN for compartment (\d+); (\d+) attempts? left/.exec(message);
+    if (m) return ["clerk.robot.err.wrongpin", { comp: m[1], left: m[2] }];
+    m = /compartment (\d+) is (?:now )?blocked|wrong PIN; compartment (\d+) is now blocked/.exec(message);
+    if (m) return ["clerk.robot.err.blocked", { comp: m[1] || m[2] }];
+    m = /compartment (\d+) is not expecting a hand-over/.exec(message);
+    if (m) return ["clerk.robot.err.notexpecting", { comp: m[1] }];
+    return ["common.error", { msg: message }];
+  }
+
+  /** The "at the robot" message, kept as key + vars so a language switch re-words it. */
+  let lastRobotMsg = null;
+  function robotMsg(key, vars, kind, serverText) {
+    lastRobotMsg = key ? { key, vars, kind, serverText } : null;
+    renderRobotMsg();
+  }
+
+  function renderRobotMsg() {
+    const el = $("robot-msg");
+    const m = lastRobotMsg;
+    showMsg(el, m ? t(m.key, m.vars) : "", m ? m.kind : "");
+    if (m && m.serverText) el.title = m.serverText;
+  }
+
   // --------------------------------------------------------------- deliveries
   async function loadDeliveries() {
     const place = myPlace();
     if (!place) { deliveries = []; renderLists(); return; }
     deliveries = await api("GET", `/api/deliveries?place_id=${encodeURIComponent(place)}`);
     renderLists();
+    renderNotes();
   }
 
   function deliveryTable(items, direction) {
@@ -120,25 +191,41 @@
     return h("table", { "data-testid": `${direction}-table` },
       h("thead", {}, h("tr", {},
         ["clerk.col.id", "clerk.col.state", direction === "out" ? "clerk.col.to" : "clerk.col.from",
-          "clerk.col.docs", "clerk.col.robot", "clerk.col.comp", "clerk.col.updated"].map((k) => h("th", { scope: "col" }, t(k))))),
-      h("tbody", {}, items.map((d) => h("tr", {
-        class: `clickable${d.id === selectedId ? " selected" : ""}`, "data-id": d.id,
-        onclick: () => selectDelivery(d.id),
-      },
-      h("td", {}, h("button", { type: "button", class: "link mono", onclick: (e) => { e.stopPropagation(); selectDelivery(d.id); } }, d.id),
-        d.priority === "urgent" ? [" ", h("span", { class: "badge urgent" }, t("priority.urgent"))] : null),
-      h("td", {}, HF.badge(d.state)),
-      h("td", {}, `${HF.partyPlace(d[other])} · ${d[other].person}`),
-      h("td", {}, d.documents.length),
-      h("td", {}, d.robot_id || "—"),
-      h("td", {}, d.compartment_id ?? "—"),
-      h("td", {}, HF.time(d.updated_at))))));
+          "clerk.col.docs", "clerk.col.robot", "clerk.col.comp", "clerk.col.updated", "clerk.col.action"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, items.map((d) => deliveryRow(d, other))));
+  }
+
+  function deliveryRow(d, other) {
+    const dir = handoverDirection(d);
+    return h("tr", {
+      class: `clickable${d.id === selectedId ? " selected" : ""}${dir ? " needs-me" : ""}`, "data-id": d.id, "data-state": d.state,
+      onclick: () => selectDelivery(d.id),
+    },
+    h("td", {}, h("button", { type: "button", class: "link mono", onclick: (e) => { e.stopPropagation(); selectDelivery(d.id); } }, d.id),
+      d.priority === "urgent" ? [" ", h("span", { class: "badge urgent" }, t("priority.urgent"))] : null),
+    h("td", {}, HF.badge(d.state)),
+    h("td", {}, `${HF.partyPlace(d[other])} · ${d[other].person}`),
+    h("td", {}, d.documents.length),
+    h("td", { class: dir ? "here" : null }, d.robot_id || "—"),
+    h("td", { class: dir ? "here" : null }, d.compartment_id ?? "—"),
+    h("td", {}, HF.time(d.updated_at)),
+    h("td", {}, dir ? openAtRobotButton(d, dir) : null));
   }
 
   function renderLists() {
     const place = myPlace();
+    hideUsedPin();
     $("outgoing").replaceChildren(deliveryTable(deliveries.filter((d) => d.sender.place_id === place), "out"));
     $("incoming").replaceChildren(deliveryTable(deliveries.filter((d) => d.recipient.place_id === place), "in"));
+  }
+
+  /** The loading PIN is worth nothing once the files are in: take it off the screen. */
+  function hideUsedPin() {
+    const sent = deliveries.find((d) => d.id === $("pin-delivery").dataset.id);
+    if (sent && !BEFORE_LOADING.has(sent.state)) {
+      $("pin-box").classList.add("hidden");
+      $("pin").textContent = "";
+    }
   }
 
   async function selectDelivery(id) {
@@ -175,6 +262,10 @@
       h("p", {}, `${HF.partyPlace(d.sender)} · ${d.sender.person}  →  ${HF.partyPlace(d.recipient)} · ${d.recipient.person}`,
         d.robot_id ? `  |  ${t("clerk.col.robot")} ${d.robot_id}` : "",
         d.compartment_id != null ? `  ${t("clerk.col.comp")} ${d.compartment_id}` : ""),
+      handoverDirection(d) ? h("div", { class: "handover", "data-testid": "handover" },
+        h("p", {}, h("strong", {}, whereText(d)), " ",
+          t(handoverDirection(d) === "out" ? "clerk.handover.load" : "clerk.handover.take")),
+        openAtRobotButton(d, handoverDirection(d))) : null,
       d.note ? h("p", {}, t("clerk.detail.note", { note: d.note })) : null,
       d.failure_reason ? h("p", { class: "msg error" }, t("clerk.detail.failure", { reason: d.failure_reason })) : null,
       cancelMsg,
@@ -223,10 +314,17 @@
     const list = $("notes");
     if (!notes.length) { list.replaceChildren(h("li", { class: "muted" }, t("clerk.notes.empty"))); return; }
     const sorted = [...notes].sort((a, b) => (a.at < b.at ? 1 : -1));
-    list.replaceChildren(...sorted.map((n) => h("li", {},
-      h("div", { class: "small muted" }, `${HF.time(n.at)} · `,
-        h("button", { type: "button", class: "link mono", onclick: () => selectDelivery(n.delivery_id) }, n.delivery_id)),
-      h("div", { class: "text" }, HF.lang === "en" ? n.text_en : n.text_zh))));
+    const offered = new Set();  // the button goes on the newest note of each delivery only
+    list.replaceChildren(...sorted.map((n) => {
+      const d = deliveries.find((x) => x.id === n.delivery_id);
+      const dir = d && !offered.has(d.id) ? handoverDirection(d) : null;
+      if (dir) offered.add(d.id);
+      return h("li", { "data-delivery": n.delivery_id || "" },
+        h("div", { class: "small muted" }, `${HF.time(n.at)} · `,
+          h("button", { type: "button", class: "link mono", onclick: () => selectDelivery(n.delivery_id) }, n.delivery_id)),
+        h("div", { class: "text" }, HF.lang === "en" ? n.text_en : n.text_zh),
+        dir ? h("div", { class: "note-action" }, whereText(d), " ", openAtRobotButton(d, dir)) : null);
+    }));
   }
 
   // -------------------------------------------------------------- at the robot
@@ -236,22 +334,46 @@
     return `/api/robots/${encodeURIComponent(robot)}/compartments/${comp}/${action}`;
   }
 
+  function robotVars() {
+    return { robot: $("robot-id").value.trim(), comp: parseInt($("robot-comp").value, 10) };
+  }
+
   async function robotAction(action) {
-    const msg = $("robot-msg");
     const person = $("robot-person").value.trim() || myName();
+    if (!$("robot-id").value.trim()) { robotMsg("clerk.robot.needrobot", null, "error"); $("robot-id").focus(); return; }
+    let focusAfter = null;
     try {
       if (action === "unlock") {
-        const res = await api("POST", compartmentPath("unlock"), { pin: $("robot-pin").value.trim(), person });
-        showMsg(msg, t("clerk.robot.opened", { msg: res.message }), "ok");
+        const pin = $("robot-pin").value.trim();
+        if (!PIN_RE.test(pin)) { robotMsg("clerk.robot.pinformat", null, "error"); $("robot-pin").focus(); return; }
+        setRobotBusy(true);
+        const res = await api("POST", compartmentPath("unlock"), { pin, person });
+        robotMsg("clerk.robot.opened.at", robotVars(), "ok", res.message);
         $("robot-pin").value = "";
+        focusAfter = $("close-btn");  // next for her hands: close after the files are in or out
       } else {
+        setRobotBusy(true);
         const res = await api("POST", compartmentPath("close"), { person });
-        showMsg(msg, t("clerk.robot.locked", { msg: res.message }), "ok");
+        robotMsg("clerk.robot.locked.at", robotVars(), "ok", res.message);
+        for (const k of ["id", "dir", "robot", "comp"]) delete $("robot-for").dataset[k];
+        renderRobotFor();
       }
       loadDeliveries().catch(() => {});
     } catch (e) {
-      showMsg(msg, t("common.error", { msg: e.message }), "error");
+      robotMsg(...robotError(e.message), "error", e.message);
+      if (action === "unlock") focusAfter = $("robot-pin");
+    } finally {
+      setRobotBusy(false);  // a disabled button cannot take focus: re-enable first
+      if (focusAfter) { focusAfter.focus(); if (focusAfter.select) focusAfter.select(); }
     }
+  }
+
+  /** The robot takes a moment to answer: say so, and keep a second click from sending twice. */
+  function setRobotBusy(busy) {
+    $("unlock-btn").disabled = busy;
+    $("close-btn").disabled = busy;
+    $("robot-form").setAttribute("aria-busy", busy ? "true" : "false");
+    if (busy) robotMsg("clerk.robot.waiting", null, "");
   }
 
   async function loadRobotIds() {
@@ -300,7 +422,7 @@
     document.addEventListener("hf:lang", () => {
       fillPlaceSelect($("my-place"), true);
       fillPlaceSelect($("rcpt-place"), true);
-      renderLists(); renderNotes(); renderDetail();
+      renderLists(); renderNotes(); renderDetail(); renderRobotFor(); renderRobotMsg();
       if ($("live").dataset.ok) setLive($("live").dataset.ok === "1");
       const id = $("pin-delivery").dataset.id;
       if (id) $("pin-delivery").textContent = t("clerk.pin.delivery", { id });

@@ -38,11 +38,12 @@
     const list = [...robots.values()].sort((a, b) => a.id.localeCompare(b.id));
     if (!list.length) { $("robots").replaceChildren(h("p", { class: "muted" }, t("tech.norobots"))); return; }
     const cols = ["tech.col.id", "tech.col.kind", "tech.col.online", "tech.col.activity", "tech.col.level", "tech.col.pos",
-      "tech.col.battery", "tech.col.delivery", "tech.col.errors"];
+      "tech.col.battery", "tech.col.delivery", "tech.col.errors", "tech.col.safety"];
     $("robots").replaceChildren(h("table", { "data-testid": "robots-table" },
       h("thead", {}, h("tr", {}, cols.map((k) => h("th", { scope: "col" }, t(k))))),
       h("tbody", {}, list.map((r) => h("tr", {
-        "data-robot": r.id, class: [r.online ? "" : "offline", hasErrors(r) ? "has-error" : ""].join(" ").trim() || null,
+        "data-robot": r.id,
+        class: [r.online ? "" : "offline", hasErrors(r) ? "has-error" : "", isFatal(r) ? "fatal" : ""].join(" ").trim() || null,
       },
       h("td", {}, h("strong", {}, r.id)),
       h("td", {}, t(`tech.kind.${r.kind}`)),
@@ -54,7 +55,29 @@
       h("td", { class: "mono" }, (r.delivery_ids || []).join(", ") || "—"),
       h("td", {}, (r.errors || []).length
         ? h("ul", { class: "errors" }, r.errors.map((e) => h("li", {}, `${e.level} ${e.type}${e.description ? `: ${e.description}` : ""}`)))
-        : "—"))))));
+        : "—"),
+      h("td", { class: "safety" }, safetyButtons(r)))))));
+  }
+
+  const isFatal = (r) => (r.errors || []).some((e) => e.level === "FATAL") || (r.e_stop && r.e_stop !== "NONE");
+
+  function safetyButtons(r) {
+    const stopped = r.e_stop && r.e_stop !== "NONE";
+    return h("div", { class: "safety-buttons" },
+      stopped ? h("span", { class: "estop-badge" }, t(`tech.estop.${r.e_stop.toLowerCase()}`)) : "",
+      h("button", { type: "button", class: "estop", "data-action": "estop", disabled: !r.online || null,
+        "aria-label": `${t("tech.estop")} ${r.id}`, onclick: () => safety(r.id, "estop") }, t("tech.estop")),
+      h("button", { type: "button", class: "reset", "data-action": "reset", disabled: !r.online || null,
+        "aria-label": `${t("tech.reset")} ${r.id}`, onclick: () => safety(r.id, "reset") }, t("tech.reset")));
+  }
+
+  async function safety(id, what) {
+    if (what === "estop" && !window.confirm(t("tech.estop.confirm", { id }))) return;
+    try {
+      await api("POST", `/api/robots/${encodeURIComponent(id)}/${what}`, { person: t("tech.person") });
+      $("msg").textContent = t(what === "estop" ? "tech.estop.done" : "tech.reset.done", { id });
+      $("msg").className = "msg ok";
+    } catch (e) { reportError(e); }
   }
 
   const doorLabel = (door) => HF.label("tech.door", String(door).toLowerCase());
