@@ -4,6 +4,12 @@ Robots drive lanes, not free space, in a hall full of visitors, so routes are la
 Floors are joined by elevator rides: the car waypoints of one elevator on two levels are linked
 with cost 2 * door_time_s + travel_time_per_floor_s * |dlevel| (zero waiting; the elevator
 arbiter adds real waits later).
+
+Every lane a route uses must keep the robot's radius clear of walls and unknown space
+(LaneClearanceError otherwise). The route's physical lower bound uses the free space, not the
+lanes: per floor segment the shortest clear 8-connected grid path between its ends (see
+maps.grid_planner; never more than the lane path itself) at the robot's top speed, plus each
+ride's door and travel time with zero waiting.
 """
 
 from __future__ import annotations
@@ -14,21 +20,33 @@ import math
 import weakref
 from dataclasses import dataclass
 
+from maps.grid_planner import GridPlanner, NoGridPathError
 from maps.site import Place, Site, SiteError, Waypoint
 
 __all__ = [
+    "DEFAULT_ROBOT_RADIUS_M",
     "ElevatorRide",
     "FloorPath",
+    "LaneClearanceError",
     "NoRouteError",
     "Route",
+    "floor_grid_planner",
+    "lane_clearance_problems",
     "nearest_waypoint",
     "plan_route",
     "plan_route_between_places",
 ]
 
 
+DEFAULT_ROBOT_RADIUS_M = 0.3
+
+
 class NoRouteError(Exception):
     """No lane/elevator path joins the two waypoints."""
+
+
+class LaneClearanceError(NoRouteError):
+    """A lane on the route passes closer to a wall or unknown space than the robot's radius."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,45 @@ class _Edge:
 
 
 _GRAPHS: "weakref.WeakKeyDictionary[Site, dict[str, list[_Edge]]]" = weakref.WeakKeyDictionary()
+_GRID_PLANNERS: "weakref.WeakKeyDictionary[Site, dict[tuple[int, float], GridPlanner]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def floor_grid_planner(site: Site, level: int, robot_radius_m: float) -> GridPlanner:
+    """The floor's grid planner for one robot radius, built once and cached on the site."""
+    planners = _GRID_PLANNERS.setdefault(site, {})
+    key = (level, round(float(robot_radius_m), 6))
+    planner = planners.get(key)
+    if planner is None:
+        planner = GridPlanner.from_occupancy(site.floor(level).map, robot_radius_m)
+        planners[key] = planner
+    return planner
+
+
+def _lane_problem(site: Site, a: Waypoint, b: Waypoint, robot_radius_m: float) -> str | None:
+    planner = floor_grid_planner(site, a.level, robot_radius_m)
+    if planner.segment_is_clear_xy(a.x_m, a.y_m, b.x_m, b.y_m):
+        return None
+    return (
+        f"lane '{a.id}' -> '{b.id}' on level {a.level} ({a.x_m:.2f}, {a.y_m:.2f}) -> "
+        f"({b.x_m:.2f}, {b.y_m:.2f}) passes within {robot_radius_m:.2f} m (robot radius) "
+        f"of a wall or unknown space on map '{site.map_id(a.level)}'"
+    )
+
+
+def lane_clearance_problems(
+    site: Site, robot_radius_m: float = DEFAULT_ROBOT_RADIUS_M
+) -> list[str]:
+    """One line per lane that does not keep ``robot_radius_m`` clear (empty when all do)."""
+    problems = []
+    for lane in site.lanes:
+        problem = _lane_problem(
+            site, site.waypoint(lane.from_id), site.waypoint(lane.to_id), robot_radius_m
+        )
+        if problem is not None:
+            problems.append(problem)
+    return problems
 
 
 def _graph(site: Site) -> dict[str, list[_Edge]]:
@@ -105,11 +162,22 @@ def _graph(site: Site) -> dict[str, list[_Edge]]:
 
 
 def plan_route(
-    site: Site, from_waypoint_id: str, to_waypoint_id: str, speed_mps: float = 1.0
+    site: Site,
+    from_waypoint_id: str,
+    to_waypoint_id: str,
+    speed_mps: float = 1.0,
+    *,
+    robot_radius_m: float = DEFAULT_ROBOT_RADIUS_M,
 ) -> Route:
-    """Fastest route between two waypoints (any floors) at ``speed_mps`` under lane limits."""
+    """Fastest route between two waypoints (any floors) at ``speed_mps`` under lane limits.
+
+    Raises NoRouteError naming both waypoints when none joins them, and LaneClearanceError
+    when a lane on the route does not keep ``robot_radius_m`` clear of walls.
+    """
     if speed_mps <= 0:
         raise ValueError(f"speed_mps must be > 0, got {speed_mps}")
+    if robot_radius_m < 0:
+        raise ValueError(f"robot_radius_m must be >= 0, got {robot_radius_m}")
     start = site.waypoint(from_waypoint_id)
     goal = site.waypoint(to_waypoint_id)
     graph = _graph(site)
@@ -148,7 +216,47 @@ def plan_route(
         hops.append((prev, edge))
         node = prev
     hops.reverse()
-    return _build_route(site, start, hops, best[goal.id], speed_mps)
+    route = _build_route(site, start, hops, best[goal.id], speed_mps)
+    return _with_clearance_and_bound(site, route, speed_mps, robot_radius_m)
+
+
+def _with_clearance_and_bound(
+    site: Site, route: Route, speed_mps: float, robot_radius_m: float
+) -> Route:
+    """Check every lane of the route against the radius; replace the bound by the grid one."""
+    bound_s = 0.0
+    for segment in route.segments:
+        if isinstance(segment, ElevatorRide):
+            elevator = site.elevator(segment.elevator_id)
+            bound_s += 2 * elevator.door_time_s + elevator.travel_time_per_floor_s * abs(
+                segment.to_level - segment.from_level
+            )
+            continue
+        lane_m = 0.0
+        for a, b in zip(segment.points, segment.points[1:]):
+            problem = _lane_problem(site, a, b, robot_radius_m)
+            if problem is not None:
+                raise LaneClearanceError(problem)
+            lane_m += math.hypot(b.x_m - a.x_m, b.y_m - a.y_m)
+        if len(segment.points) < 2:
+            continue
+        first, last = segment.points[0], segment.points[-1]
+        planner = floor_grid_planner(site, segment.level, robot_radius_m)
+        try:
+            grid_m = planner.plan_xy((first.x_m, first.y_m), (last.x_m, last.y_m)).length_m
+        except NoGridPathError as exc:  # the lanes joined them, so the map must too
+            raise LaneClearanceError(
+                f"waypoints '{first.id}' and '{last.id}' on level {segment.level} are joined by "
+                f"lanes but not by free space for radius {robot_radius_m:.2f} m: {exc}"
+            ) from exc
+        # the lane path is itself a clear path, so the shortest one is never longer
+        bound_s += min(grid_m, lane_m) / speed_mps
+    return Route(
+        segments=route.segments,
+        distance_m=route.distance_m,
+        estimated_time_s=route.estimated_time_s,
+        lower_bound_s=bound_s,
+    )
 
 
 def _build_route(
@@ -203,15 +311,22 @@ def _ride(site: Site, pending: tuple[str, str, str], car_to: str, lobby_to: str)
 
 
 def plan_route_between_places(
-    site: Site, from_place_id: str, to_place_id: str, speed_mps: float = 1.0
+    site: Site,
+    from_place_id: str,
+    to_place_id: str,
+    speed_mps: float = 1.0,
+    *,
+    robot_radius_m: float = DEFAULT_ROBOT_RADIUS_M,
 ) -> Route:
     """Route between two places' waypoints; NoRouteError names the places."""
     a: Place = site.place(from_place_id)
     b: Place = site.place(to_place_id)
     try:
-        return plan_route(site, a.waypoint_id, b.waypoint_id, speed_mps)
+        return plan_route(
+            site, a.waypoint_id, b.waypoint_id, speed_mps, robot_radius_m=robot_radius_m
+        )
     except NoRouteError as exc:
-        raise NoRouteError(f"no route from place '{a.id}' to place '{b.id}': {exc}") from exc
+        raise type(exc)(f"no route from place '{a.id}' to place '{b.id}': {exc}") from exc
 
 
 def nearest_waypoint(

@@ -119,6 +119,7 @@ class FirmwareState:
 
 def _make_link(link: Path, target: str) -> None:
     """Point link at target, replacing whatever is there, atomically."""
+    link.parent.mkdir(parents=True, exist_ok=True)
     tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()

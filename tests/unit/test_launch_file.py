@@ -63,3 +63,41 @@ def test_arguments_override_defaults_and_unknown_ones_are_refused(tmp_path: Path
         load_launch(path, {"typo": "1"})
     with pytest.raises(LaunchFileError, match="expected name:=value"):
         parse_overrides(["ns=b"])
+
+
+def test_demo_hall_launch_file_makes_fleet_manager_elevators_and_four_namespaced_robots() -> None:
+    description = load_launch(REPO / "launch/demo_hall.launch.yaml",
+                              parse_overrides(["http_port:=18080", "broker_port:=18831", "run_dir:=/tmp/hall-x"]))
+    by_name = {p.name: p.argv for p in description.processes}
+    assert len(by_name) == len(description.processes) == 2 + 4 + 4 * 4
+    fleet = by_name["fleet-manager"]
+    assert fleet[:5] == ["-m", "hallfleet.cli", "fleet", "serve", "--http-port"] and "18080" in fleet and "18831" in fleet
+    elevators = by_name["elevators"]
+    assert elevators[:2] == ["-m", "hallfleet.sim.elevator"]
+    assert "mqtt://127.0.0.1:18831" in elevators and "E1:1,2,3,4" in elevators and "E2:1,2,3,4" in elevators
+    robots = {"dr1": "compartments", "dr2": "compartments", "dr3": "compartments", "gr1": "speech"}
+    for robot_id, payload_node in robots.items():
+        firmware = by_name[f"{robot_id}-firmware"]
+        assert firmware[:2] == ["-m", "robots.sim.firmware"] and f"/tmp/hall-x/{robot_id}.tty" in firmware
+        for node in ("base_driver", "navigation", payload_node, "vehicle_adapter"):
+            argv = by_name[f"{robot_id}.{node}"]
+            assert argv[:2] == ["-m", f"robots.nodes.{node}"] and f"__ns:=/{robot_id}" in argv
+        assert f"serial_url:=/tmp/hall-x/{robot_id}.tty" in by_name[f"{robot_id}.base_driver"]
+        adapter = by_name[f"{robot_id}.vehicle_adapter"]
+        assert f"serial_number:={robot_id}" in adapter and "mqtt_url:=mqtt://127.0.0.1:18831" in adapter
+
+
+def test_demo_hall_launch_file_starts_robots_where_the_site_puts_them() -> None:
+    from maps.site import load_site
+
+    site = load_site(REPO / "maps/demo_hall")
+    by_name = {p.name: p.argv for p in load_launch(REPO / "launch/demo_hall.launch.yaml").processes}
+    for robot_id, home in {"dr1": "dock-1", "dr2": "dock-2", "dr3": "dock-3", "gr1": "wait-A"}.items():
+        place = site.place(home)
+        for node in ("navigation", "vehicle_adapter"):
+            argv = by_name[f"{robot_id}.{node}"]
+            values = {a.split(":=")[0]: a.split(":=")[1] for a in argv if ":=" in a and not a.startswith("__")}
+            assert (float(values["initial_x"]), float(values["initial_y"]), float(values["initial_yaw"])) == (
+                place.pose.x_m, place.pose.y_m, place.pose.yaw_rad)
+            assert values["map_id"] == site.floor(place.level).map_id
+        assert f"start_node_id:={place.waypoint_id}" in by_name[f"{robot_id}.vehicle_adapter"]

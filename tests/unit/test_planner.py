@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -9,13 +10,16 @@ import pytest
 from maps.planner import (
     ElevatorRide,
     FloorPath,
+    LaneClearanceError,
     NoRouteError,
+    floor_grid_planner,
+    lane_clearance_problems,
     nearest_waypoint,
     plan_route,
     plan_route_between_places,
 )
 from maps.site import load_site
-from maps.testing import write_tiny_site
+from maps.testing import tiny_building, write_tiny_site
 
 DEMO_HALL = Path(__file__).resolve().parents[2] / "maps" / "demo_hall"
 
@@ -59,7 +63,9 @@ def test_cross_floor_route_rides_the_elevator(tiny) -> None:
     ride_s = 2 * 3.0 + 4.0
     # the car lanes are limited to 0.5 m/s: 1.5 m each way costs 3 s instead of 1.5 s
     assert route.estimated_time_s == pytest.approx(lanes_m + 2 * 1.5 + ride_s)
-    assert route.lower_bound_s == pytest.approx(lanes_m + ride_s)
+    # the bound drives through free space (the door in the inner wall), not along the lanes
+    straight_m = 2 * math.hypot(16.0, 3.5)  # c -> car on level 1, car -> b2 on level 2
+    assert ride_s + straight_m - 0.15 <= route.lower_bound_s < lanes_m + ride_s
 
 
 def test_one_way_lane_is_respected(tiny) -> None:
@@ -116,3 +122,66 @@ def test_demo_route_up_to_level_3_uses_a_lobby_and_the_car(demo) -> None:
     assert ride.from_lobby_waypoint_id == lobby.waypoint_id
     assert last.points[0].id == ride.car_waypoint_to == f"car-{ride.elevator_id}-L3"
     assert last.map_id == "floor3"
+
+
+# --------------------------------------------------------------------------- lower bound, radius
+
+
+def test_lower_bound_is_free_space_at_top_speed_plus_rides(tiny) -> None:
+    route = plan_route(tiny, "d", "b2", speed_mps=2.0, robot_radius_m=0.3)
+    ride_s = 2 * 3.0 + 4.0 * 1  # door opens and closes, one floor of travel, zero waiting
+    floor_m = 0.0
+    for seg in route.segments:
+        if isinstance(seg, FloorPath):
+            a, b = seg.points[0], seg.points[-1]
+            grid = floor_grid_planner(tiny, seg.level, 0.3)
+            floor_m += grid.plan_xy((a.x_m, a.y_m), (b.x_m, b.y_m)).length_m
+    assert route.lower_bound_s == pytest.approx(floor_m / 2.0 + ride_s)
+    assert route.lower_bound_s < route.estimated_time_s
+
+
+def test_lane_too_close_to_a_wall_for_the_radius_is_refused(tmp_path: Path) -> None:
+    building = tiny_building()
+    # a waypoint 0.2 m from the bottom wall: in free space (the loader accepts it) but a 0.3 m
+    # robot would scrape the wall on the way there
+    building["waypoints"].append({"id": "hug", "level": 1, "x": 5.0, "y": 0.45})
+    building["lanes"].append({"from": "a", "to": "hug"})
+    site = load_site(write_tiny_site(tmp_path, building))
+    with pytest.raises(LaneClearanceError, match=r"lane 'a' -> 'hug' on level 1.*0\.30 m"):
+        plan_route(site, "a", "hug")
+    assert plan_route(site, "a", "hug", robot_radius_m=0.1).distance_m > 0
+    problems = lane_clearance_problems(site, 0.3)
+    assert len(problems) == 1 and "'a' -> 'hug'" in problems[0]
+    assert lane_clearance_problems(site, 0.1) == []
+
+
+def test_demo_lanes_keep_the_default_radius_clear(demo) -> None:
+    assert lane_clearance_problems(demo) == []
+
+
+def test_demo_lower_bounds_are_below_estimates_and_include_rides(demo) -> None:
+    windows = demo.places_of_kind("service_window")
+    depts = demo.places_of_kind("department")
+    for window in windows[::8]:
+        for dept in depts[::3]:
+            route = plan_route_between_places(demo, window.id, dept.id, speed_mps=1.2)
+            assert 0 < route.lower_bound_s <= route.estimated_time_s
+            rides_s = 0.0
+            for ride in route.rides:
+                e = demo.elevator(ride.elevator_id)
+                rides_s += 2 * e.door_time_s + e.travel_time_per_floor_s * abs(
+                    ride.to_level - ride.from_level
+                )
+            assert rides_s > 0
+            crow_m = sum(
+                math.hypot(s.points[-1].x_m - s.points[0].x_m, s.points[-1].y_m - s.points[0].y_m)
+                for s in route.segments
+                if isinstance(s, FloorPath)
+            )
+            # never faster than flying straight at top speed plus riding with zero waiting
+            # (less a cell's diagonal per segment: grid paths run between cell centres)
+            legs = sum(1 for s in route.segments if isinstance(s, FloorPath))
+            assert route.lower_bound_s >= rides_s + (crow_m - 0.071 * legs) / 1.2
+    # same floor: no ride in the bound
+    same = plan_route_between_places(demo, "win-A01", "pickup-1", speed_mps=1.0)
+    assert same.rides == [] and 0 < same.lower_bound_s <= same.estimated_time_s
