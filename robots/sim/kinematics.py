@@ -26,9 +26,8 @@ def integrate_diff_drive(pose: Pose2D, linear_mps: float, angular_radps: float,
     """Advance a pose by constant body velocities for dt_s (exact arc, so large dt stays right)."""
     dyaw = angular_radps * dt_s
     if abs(dyaw) < 1e-9:
-        dx_body, dy_body = linear_mps * dt_s, 0.0
-        mid = pose.yaw_rad
-        return Pose2D(pose.x_m + dx_body * math.cos(mid), pose.y_m + dx_body * math.sin(mid),
+        distance_m = linear_mps * dt_s
+        return Pose2D(pose.x_m + distance_m * math.cos(pose.yaw_rad), pose.y_m + distance_m * math.sin(pose.yaw_rad),
                       normalize_angle(pose.yaw_rad + dyaw))
     radius_m = linear_mps / angular_radps
     yaw1 = pose.yaw_rad + dyaw

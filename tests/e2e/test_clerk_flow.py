@@ -10,17 +10,15 @@ Set HALLFLEET_E2E_SHOTS=/some/dir to keep screenshots of both pages at the inter
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import socket
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from hallfleet.demo import DemoOptions, start_hall
 from hallfleet.supervisor import Supervisor
+from support import free_port, get_json
 
 pytestmark = pytest.mark.e2e
 
@@ -44,24 +42,13 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 expect = sync_api.expect
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
-
-
 @pytest.fixture(scope="module")
 def hall_url(tmp_path_factory: pytest.TempPathFactory):
     """The whole demo hall on free loopback ports; everything is stopped afterwards, also on failure."""
     data_dir = tmp_path_factory.mktemp("clerk_flow")
     options = DemoOptions(
         data_dir=data_dir, site_dir=REPO_ROOT / "maps" / "demo_hall", fleet_file=REPO_ROOT / "robots" / "fleets" / "demo_hall.yaml",
-        mqtt_url=None, http_port=_free_port(), broker_port=_free_port(), time_scale=20.0,
+        mqtt_url=None, http_port=free_port(), broker_port=free_port(), time_scale=20.0,
     )
     supervisor = Supervisor(data_dir / "logs")
     try:
@@ -118,7 +105,7 @@ def clerks(browser, hall_url):
 
 
 def _third_floor_department(base_url: str) -> dict:
-    departments = [p for p in _get_json(f"{base_url}/api/places?kind=department") if p["level"] == 3]  # type: ignore[union-attr]
+    departments = [p for p in get_json(f"{base_url}/api/places?kind=department") if p["level"] == 3]  # type: ignore[union-attr]
     assert departments, "the demo site has no department on the 3rd floor"
     return departments[0]
 

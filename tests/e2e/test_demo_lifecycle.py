@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,34 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import free_port, processes_mentioning
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
 def test_demo_serves_pages_until_ctrl_c_then_stops_everything(tmp_path: Path) -> None:
     data_dir = tmp_path / "hall-data"
-    http_port = _free_port()
+    http_port = free_port()
     demo = subprocess.Popen(
         [sys.executable, "-m", "hallfleet.cli", "demo", "--data-dir", str(data_dir), "--http-port", str(http_port),
-         "--broker-port", str(_free_port())],
+         "--broker-port", str(free_port())],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
     )
     try:
@@ -56,14 +38,14 @@ def test_demo_serves_pages_until_ctrl_c_then_stops_everything(tmp_path: Path) ->
             assert httpx.get(f"http://127.0.0.1:{http_port}/{page}", timeout=10).status_code == 200
         robots = httpx.get(f"http://127.0.0.1:{http_port}/api/robots", timeout=10).json()
         assert {r["id"] for r in robots if r["online"]} == {"dr1", "dr2", "dr3", "gr1"}
-        assert len(_processes_mentioning(str(data_dir))) >= 9  # fleet, elevators, 4 firmwares, 4 robots
+        assert len(processes_mentioning(str(data_dir))) >= 9  # fleet, elevators, 4 firmwares, 4 robots
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
         deadline = time.monotonic() + 10
-        while _processes_mentioning(str(data_dir)) and time.monotonic() < deadline:
+        while processes_mentioning(str(data_dir)) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _processes_mentioning(str(data_dir)) == []
+        assert processes_mentioning(str(data_dir)) == []
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{http_port}/api/health", timeout=2)
     finally:

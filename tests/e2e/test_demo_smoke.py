@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import wave
 from pathlib import Path
 
 import pytest
+from support import free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_smoke_run_delivers_across_floors_and_speaks(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     command = [sys.executable, "-m", "hallfleet.cli", "demo", "--smoke", "--data-dir", str(data_dir),
-               "--http-port", str(_free_port()), "--broker-port", str(_free_port())]
+               "--http-port", str(free_port()), "--broker-port", str(free_port())]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
     last_line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-3000:]}"

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from maps.site import load_site
+from support import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +29,6 @@ WATCH_SECONDS = 20.0
 # At 5x a robot needs about 10 s from its dock to win-A01, so the watcher (started once the robot is
 # assigned, discovery included) sees it drive; the battery still falls measurably (~0.15 % in 20 s).
 TIME_SCALE = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for_ctrl_c_line(demo: subprocess.Popen, timeout_s: float) -> list[str]:
@@ -62,11 +56,11 @@ def _wait_for_robot(base_url: str, delivery_id: str, timeout_s: float) -> str:
 def test_plain_rclpy_script_sees_the_robot_drive_drain_and_report_its_link(tmp_path: Path) -> None:
     domain_id = os.environ["ROS_DOMAIN_ID"]  # tests/conftest.py picked a random one for this run
     env = {**os.environ, "ROS_DOMAIN_ID": domain_id}
-    http_port = _free_port()
+    http_port = free_port()
     base_url = f"http://127.0.0.1:{http_port}"
     demo = subprocess.Popen(
         [sys.executable, "-m", "hallfleet.cli", "demo", "--data-dir", str(tmp_path / "hall-data"),
-         "--http-port", str(http_port), "--broker-port", str(_free_port()), "--time-scale", str(TIME_SCALE)],
+         "--http-port", str(http_port), "--broker-port", str(free_port()), "--time-scale", str(TIME_SCALE)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     watcher: subprocess.Popen | None = None

@@ -7,10 +7,8 @@ data in tmp); no robot is online, so the pages must show that state plainly. Chr
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support import free_port, get_json
 
 pytestmark = pytest.mark.e2e
 
@@ -36,21 +35,10 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get_json(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
-
-
 @pytest.fixture(scope="module")
 def fleet_url(tmp_path_factory: pytest.TempPathFactory):
     """A fleet manager with the demo hall's site and fleet, on free loopback ports."""
-    http_port, broker_port = _free_port(), _free_port()
+    http_port, broker_port = free_port(), free_port()
     data_dir = tmp_path_factory.mktemp("pages_data")
     code = (
         "import uvicorn; from fleet_api.http.app import create_app; from fleet_api.settings import Settings; "
@@ -68,7 +56,7 @@ def fleet_url(tmp_path_factory: pytest.TempPathFactory):
             if proc.poll() is not None:
                 pytest.fail(f"fleet manager exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
             try:
-                _get_json(url + "/api/health")
+                get_json(url + "/api/health")
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
@@ -106,7 +94,7 @@ def page(browser):
 
 
 def _places(fleet_url: str, kind: str) -> list[dict]:
-    places = _get_json(f"{fleet_url}/api/places?kind={kind}")
+    places = get_json(f"{fleet_url}/api/places?kind={kind}")
     assert places, f"the demo site has no place of kind {kind!r}"
     return places  # type: ignore[return-value]
 

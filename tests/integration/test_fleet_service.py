@@ -277,7 +277,7 @@ def test_cross_floor_delivery_from_window_to_level_3(fleet: Fleet, hall: Site) -
         assert fleet.store.get_delivery(delivery_id).robot_id == "dr1"
 
         lobby = hall.place("lobby-E2-L1").waypoint_id
-        car_l1, car_l3 = "car-E2-L1", "car-E2-L3"
+        car_l1 = "car-E2-L1"
         first = link.orders_for("dr1")[0]
         assert first.orderUpdateId == 0 and released_end(first) == lobby  # nothing released past the lobby
         assert hall.place("win-A01").waypoint_id in [n.nodeId for n in first.nodes if n.released]

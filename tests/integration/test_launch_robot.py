@@ -17,20 +17,9 @@ from geometry_msgs.msg import PoseStamped
 from hall_interfaces.msg import CompartmentState
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import BatteryState
+from support import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def test_launched_delivery_robot_publishes_its_topics_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -59,7 +48,7 @@ def test_launched_delivery_robot_publishes_its_topics_and_stops_on_ctrl_c(tmp_pa
         assert set(seen) == {"pose", "battery", "compartment"}, f"only {sorted(seen)}; launch says: {launch.poll()}"
         assert seen["pose"].header.frame_id == "map"
         assert abs(seen["pose"].pose.position.x - 1.0) < 0.5 and abs(seen["pose"].pose.position.y - 5.0) < 0.5  # dock-1
-        ours = lambda: set(_processes_mentioning(robot_id)) | set(_processes_mentioning(str(tmp_path)))  # noqa: E731
+        ours = lambda: set(processes_mentioning(robot_id)) | set(processes_mentioning(str(tmp_path)))  # noqa: E731
         assert len(ours()) >= 6  # the launcher, the firmware and four nodes
 
         launch.send_signal(signal.SIGINT)

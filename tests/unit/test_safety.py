@@ -11,7 +11,7 @@ import pytest
 from fleet_api.domain.robots import RobotView
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol.vda5050 import (
-    Action, BatteryState, BlockingType, Edge, Node, NodePosition, Order, State, utc_timestamp,
+    BatteryState, Edge, Node, NodePosition, Order, State, utc_timestamp,
 )
 from robots.core.base_protocol import ChargeCmd, EstopCmd, FrameDecoder, VelocityCmd, encode
 from robots.core.vehicle import DriveStep, VehicleCore, _Position
