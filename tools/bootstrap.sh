@@ -43,20 +43,27 @@ if [ "$(cat "$VENV/.deps-stamp" 2>/dev/null)" != "$deps_stamp" ]; then
   rm -f "$VENV/.interfaces-stamp"  # new ROS wheels: rebuild our interfaces against them
 fi
 
-iface_dir=ros_ws/src/hall_interfaces
-iface_stamp=$(stamp $(find "$iface_dir" -type f | sort))
+# Every ROS 2 interface package under ros_ws/src (hall_interfaces, vendored tf2_msgs), built in name
+# order, each in its own build/<package>; one stamp over all their files.
+iface_root=ros_ws/src
+iface_stamp=$(stamp $(find "$iface_root" -type f | sort))
 if [ "$(cat "$VENV/.interfaces-stamp" 2>/dev/null)" != "$iface_stamp" ]; then
-  echo "bootstrap: building $iface_dir into $VENV"
   prefix=$(cd "$VENV" && pwd)
   "$VENV/bin/python" tools/fix_ros_cmake_paths.py
-  build=build/hall_interfaces
-  rm -rf "$build" && mkdir -p build
-  {
-    cmake -S "$iface_dir" -B "$build" -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_PREFIX_PATH="$prefix" \
-      -DPython3_EXECUTABLE="$prefix/bin/python" -DBUILD_TESTING=OFF &&
-    cmake --build "$build" -j2 &&
-    cmake --install "$build"
-  } > build/hall_interfaces.log 2>&1 || { tail -30 build/hall_interfaces.log; echo "bootstrap: interface build failed (full log: build/hall_interfaces.log)" >&2; exit 1; }
-  "$VENV/bin/python" -c "import hallfleet.ros_env, hall_interfaces.action" || { echo "bootstrap: hall_interfaces does not import" >&2; exit 1; }
+  mkdir -p build
+  for iface_dir in $(find "$iface_root" -mindepth 2 -maxdepth 2 -name package.xml -printf '%h\n' | sort); do
+    pkg=$(basename "$iface_dir")
+    echo "bootstrap: building $iface_dir into $VENV"
+    build=build/$pkg
+    rm -rf "$build"
+    {
+      cmake -S "$iface_dir" -B "$build" -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DPython3_EXECUTABLE="$prefix/bin/python" -DBUILD_TESTING=OFF &&
+      cmake --build "$build" -j2 &&
+      cmake --install "$build"
+    } > "build/$pkg.log" 2>&1 || { tail -30 "build/$pkg.log"; echo "bootstrap: interface build of $pkg failed (full log: build/$pkg.log)" >&2; exit 1; }
+    modules=$(cd "$iface_dir" && for kind in msg srv action; do [ -d "$kind" ] && printf ', %s.%s' "$pkg" "$kind"; done; true)
+    "$VENV/bin/python" -c "import hallfleet.ros_env$modules" || { echo "bootstrap: $pkg does not import" >&2; exit 1; }
+  done
   echo "$iface_stamp" > "$VENV/.interfaces-stamp"
 fi

@@ -5,6 +5,8 @@ Safety: ``estop`` (std_msgs/Bool, true = engage, false = reset) becomes an Estop
 it. ``charge`` (std_msgs/Bool) closes or opens the dock charging relay (ChargeCmd).
 
 Topic names are relative: the robot process puts this node in its namespace (e.g. /robot1/odom).
+Each odometry frame also goes out as the TF edge odom -> base_link on ``tf`` (REP 105; /robot1/tf,
+the nav2 multi-robot convention), built from the same Odometry message so frames and stamps agree.
 All protocol and link logic lives in robots.core.base_protocol and robots.drivers.serial_base.
 """
 
@@ -24,9 +26,11 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool
+from tf2_msgs.msg import TFMessage
 
 from robots.core import base_protocol as bp
 from robots.drivers.serial_base import SerialMotorBase
+from robots.nodes.conversions import odometry_to_tf
 
 _POSE_VARIANCE = 0.01
 _TWIST_VARIANCE = 0.001
@@ -124,6 +128,7 @@ class BaseDriverNode(Node):
             raise ValueError(f"{self.get_fully_qualified_name()}: parameter serial_url is empty; "
                              "set it to the motor base port (device, pty link or socket://)")
         self._odom_pub = self.create_publisher(OdometryMsg, "odom", 10)
+        self._tf_pub = self.create_publisher(TFMessage, "tf", 100)
         self._battery_pub = self.create_publisher(BatteryState, "battery_state", 10)
         self._locks_pub = self.create_publisher(LockStates, "lock_states", 10)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -148,7 +153,9 @@ class BaseDriverNode(Node):
     def _on_base_message(self, msg: bp.Message) -> None:
         stamp = self.get_clock().now().to_msg()
         if isinstance(msg, bp.Odometry):
-            self._odom_pub.publish(odometry_to_msg(msg, stamp, self._odom_frame, self._base_frame))
+            odom_msg = odometry_to_msg(msg, stamp, self._odom_frame, self._base_frame)
+            self._odom_pub.publish(odom_msg)
+            self._tf_pub.publish(odometry_to_tf(odom_msg))
         elif isinstance(msg, bp.Battery):
             self._battery_pub.publish(battery_to_msg(msg, stamp, self._base_frame))
         elif isinstance(msg, bp.LockState):

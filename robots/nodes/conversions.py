@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from geometry_msgs.msg import Pose2D, PoseStamped, Quaternion
+from geometry_msgs.msg import Pose2D, PoseStamped, Quaternion, TransformStamped
 from nav_msgs.msg import Odometry
+from tf2_msgs.msg import TFMessage
 
 from robots.core.path_follower import Pose
 
@@ -38,3 +39,25 @@ def stamped_to_pose(msg: PoseStamped) -> Pose:
 
 def pose2d(x_m: float, y_m: float, yaw_rad: float = 0.0) -> Pose2D:
     return Pose2D(x=float(x_m), y=float(y_m), theta=float(yaw_rad))
+
+
+def pose_to_transform(pose: Pose, stamp, parent_frame: str, child_frame: str) -> TransformStamped:
+    """TF edge parent -> child: ``pose`` is the child frame's origin and heading in the parent frame."""
+    msg = TransformStamped()
+    msg.header.stamp = stamp
+    msg.header.frame_id = parent_frame
+    msg.child_frame_id = child_frame
+    msg.transform.translation.x, msg.transform.translation.y = float(pose.x_m), float(pose.y_m)
+    msg.transform.rotation = yaw_to_quaternion(pose.yaw_rad)
+    return msg
+
+
+def transform_to_pose(msg: TransformStamped) -> Pose:
+    t = msg.transform
+    return Pose(t.translation.x, t.translation.y, quaternion_to_yaw(t.rotation))
+
+
+def odometry_to_tf(msg: Odometry) -> TFMessage:
+    """odom -> base_link (REP 105) from the very Odometry message published, so frames and stamps agree."""
+    edge = pose_to_transform(odometry_to_pose(msg), msg.header.stamp, msg.header.frame_id, msg.child_frame_id)
+    return TFMessage(transforms=[edge])

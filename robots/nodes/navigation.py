@@ -2,6 +2,8 @@
 
 Localisation here is odometry anchored to a known pose (the dock at start, the elevator car after a
 ride, via ``initialpose``): enough for the simulated base, and the seam where a real localiser goes.
+The anchor offset is published as the TF edge map -> odom on ``tf`` (REP 105), at ``tf_rate_hz``
+and at once whenever it changes; the odom frame name is taken from the odometry it is computed from.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from rcl_interfaces.msg import ParameterDescriptor
 from std_msgs.msg import String
+from tf2_msgs.msg import TFMessage
 
 from robots.core.path_follower import PathFollower, Pose, compose, inverse
-from robots.nodes.conversions import odometry_to_pose, pose2d, pose_to_stamped, quaternion_to_yaw
+from robots.nodes.conversions import (odometry_to_pose, pose2d, pose_to_stamped, pose_to_transform,
+                                      quaternion_to_yaw)
 
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -37,9 +41,13 @@ class NavigationNode(Node):
         self.declare_parameter("max_speed_mps", 1.0, describe("top driving speed [m/s]"))
         self.declare_parameter("control_rate_hz", 20.0, describe("path follower rate [Hz]"))
         self.declare_parameter("time_scale", 1.0, describe("simulation time compression factor"))
+        self.declare_parameter("map_frame_id", "map", describe("TF frame of the map (REP 105)"))
+        self.declare_parameter("tf_rate_hz", 10.0, describe("map -> odom TF publish rate [Hz]"))
         gp = lambda name: self.get_parameter(name).value  # noqa: E731
         self._anchor = Pose(gp("initial_x"), gp("initial_y"), gp("initial_yaw"))
         self.map_id: str = gp("map_id")
+        self._map_frame: str = gp("map_frame_id")
+        self._odom_frame = "odom"  # replaced by the odometry's own frame id
         self._lock = threading.Lock()
         self._offset: Pose | None = None  # map_from_odom
         self._odom: Pose | None = None
@@ -47,6 +55,8 @@ class NavigationNode(Node):
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", 10)
         self._pose_pub = self.create_publisher(PoseStamped, "pose", 10)
         self._map_pub = self.create_publisher(String, "current_map", LATCHED)
+        self._tf_pub = self.create_publisher(TFMessage, "tf", 100)
+        self.create_timer(1.0 / gp("tf_rate_hz"), self._publish_tf)
         self.create_subscription(Odometry, "odom", self._on_odom, 20, callback_group=group)
         self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10, callback_group=group)
         self._server = ActionServer(
@@ -61,10 +71,14 @@ class NavigationNode(Node):
         odom = odometry_to_pose(msg)
         with self._lock:
             self._odom = odom
-            if self._offset is None:
+            self._odom_frame = msg.header.frame_id or self._odom_frame
+            anchored = self._offset is None
+            if anchored:
                 self._offset = compose(self._anchor, inverse(odom))
             pose = compose(self._offset, odom)
-        self._pose_pub.publish(pose_to_stamped(pose, msg.header.stamp))
+        self._pose_pub.publish(pose_to_stamped(pose, msg.header.stamp, self._map_frame))
+        if anchored:
+            self._publish_tf()
 
     def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
         p = msg.pose.pose
@@ -75,7 +89,15 @@ class NavigationNode(Node):
             if msg.header.frame_id:
                 self.map_id = msg.header.frame_id
         self._map_pub.publish(String(data=self.map_id))
+        self._publish_tf()
         self.get_logger().info(f"relocalised on {self.map_id} at ({anchor.x_m:.2f}, {anchor.y_m:.2f})")
+
+    def _publish_tf(self) -> None:
+        with self._lock:
+            offset, odom_frame = self._offset, self._odom_frame
+        if offset is not None:
+            stamp = self.get_clock().now().to_msg()
+            self._tf_pub.publish(TFMessage(transforms=[pose_to_transform(offset, stamp, self._map_frame, odom_frame)]))
 
     def map_pose(self) -> Pose | None:
         with self._lock:
