@@ -99,9 +99,10 @@ def diagnostics_status(name: str, hardware_id: str, stats: dict[str, Any],
         status.level, status.message = DiagnosticStatus.ERROR, "motor base disconnected"
     elif stats["silent"]:
         status.level, status.message = DiagnosticStatus.WARN, "motor base line silent"
-    elif base_status is not None and (base_status.estop or not base_status.heartbeat_ok):
+    elif base_status is not None and (base_status.estop or base_status.bumper or not base_status.heartbeat_ok):
         status.level = DiagnosticStatus.WARN
-        status.message = "emergency stop engaged" if base_status.estop else "base watchdog tripped"
+        status.message = ("emergency stop engaged" if base_status.estop
+                          else "bumper pressed" if base_status.bumper else "base watchdog tripped")
     else:
         status.level, status.message = DiagnosticStatus.OK, "ok"
     values = dict(stats)

@@ -4,7 +4,8 @@ Run ``python -m robots.sim.firmware --link /tmp/robot1_base``: PATH becomes a sy
 slave, so the driver opens it exactly like a real serial port. Simulated time runs time_scale times
 faster than wall time; the watchdog and line pacing are in wall time, like the real board.
 SIGUSR1 toggles charging (a dock contact the simulation has no other way to close); SIGUSR2 presses
-the board's e-stop button, which latches until the host sends EstopCmd(engage=False).
+the board's e-stop button, which latches until the host sends EstopCmd(engage=False); SIGHUP is a
+bump against the safety bumper: the wheels stop and the bumper reads pressed for BUMPER_HOLD_S.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ BATTERY_PERIOD_S = 1.0
 LOCK_PERIOD_S = 1.0
 STATUS_PERIOD_S = 0.5
 ODOM_NOISE_STD = 0.003  # on reported velocities, in m/s and rad/s
+BUMPER_HOLD_S = 1.0  # wall time the bumper stays pressed after a bump
 
 
 def _clamp(value: float, limit: float) -> float:
@@ -50,7 +52,7 @@ class FirmwareState:
         self.cmd_linear_mps = 0.0
         self.cmd_angular_radps = 0.0
         self.estop = estop
-        self.bumper = False
+        self.bumper_until_s = float("-inf")
         self.locks = [True] * compartments
         self.battery = BatteryModel(percentage=battery, charging=charging)
         self.rng = random.Random(seed)
@@ -62,11 +64,19 @@ class FirmwareState:
         self.estop = True
         self.cmd_linear_mps = self.cmd_angular_radps = 0.0
 
+    def bump(self, now_s: float) -> None:
+        """Something hit the bumper: stop at once; motion resumes only on a new command after release."""
+        self.bumper_until_s = now_s + BUMPER_HOLD_S
+        self.cmd_linear_mps = self.cmd_angular_radps = 0.0
+
+    def bumper_pressed(self, now_s: float) -> bool:
+        return now_s < self.bumper_until_s
+
     def heartbeat_ok(self, now_s: float) -> bool:
         return self.last_command_wall_s is not None and now_s - self.last_command_wall_s <= WATCHDOG_S
 
     def motor_velocity(self, now_s: float) -> tuple[float, float]:
-        if self.estop or not self.heartbeat_ok(now_s):
+        if self.estop or self.bumper_pressed(now_s) or not self.heartbeat_ok(now_s):
             return 0.0, 0.0
         return self.cmd_linear_mps, self.cmd_angular_radps
 
@@ -74,7 +84,7 @@ class FirmwareState:
         """Apply one host message; True when lock state changed (so it is reported at once)."""
         if isinstance(msg, VelocityCmd):
             self.last_command_wall_s = now_s
-            if not self.estop:  # ignored, not stored: a reset must not resume old motion
+            if not self.estop and not self.bumper_pressed(now_s):  # ignored, not stored: no old motion resumes
                 self.cmd_linear_mps = _clamp(msg.linear_mps, MAX_LINEAR_MPS)
                 self.cmd_angular_radps = _clamp(msg.angular_radps, MAX_ANGULAR_RADPS)
         elif isinstance(msg, Heartbeat):
@@ -114,7 +124,7 @@ class FirmwareState:
         return LockState(tuple(self.locks))
 
     def status(self, now_s: float) -> Status:
-        return Status(self.estop, self.bumper, self.heartbeat_ok(now_s))
+        return Status(self.estop, self.bumper_pressed(now_s), self.heartbeat_ok(now_s))
 
 
 def _make_link(link: Path, target: str) -> None:
@@ -142,10 +152,12 @@ def serve(link: Path, state: FirmwareState, baud: int) -> None:
             state.battery.charging = not state.battery.charging
         elif signum == signal.SIGUSR2:
             state.press_estop_button()
+        elif signum == signal.SIGHUP:
+            state.bump(time.monotonic())
         else:
             stop = True
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
         signal.signal(sig, _on_signal)
 
     decoder = FrameDecoder()

@@ -112,3 +112,17 @@ def test_charge_cmd_charges_and_stops_charging(started) -> None:
     wait_for(lambda: rec.get(Battery).percentage > first.percentage, 4.0, "battery percentage rising")
     base.send(ChargeCmd(on=False))
     wait_for(lambda: not rec.get(Battery).charging, 3.0, "Battery.charging false")
+
+
+@pytest.mark.parametrize("started", [Recorder], indirect=True)
+def test_bumper_hit_stops_the_wheels_until_released_and_commanded_again(started) -> None:
+    proc, base, rec = started
+    drive(base, VelocityCmd(0.5, 0.0), lambda: rec.get(Odometry).linear_mps > 0.3, 5.0, "moving")
+    proc.send_signal(signal.SIGHUP)  # someone bumps into the simulated robot
+    wait_for(lambda: rec.get(Status).bumper, 3.0, "Status.bumper after the bump")
+    wait_for(lambda: rec.get(Odometry).linear_mps == 0.0, 3.0, "zero velocity after the bump")
+    assert not rec.get(Status).estop, "a bump is not an e-stop: it releases by itself"
+    wait_for(lambda: not rec.get(Status).bumper, 5.0, "the bumper released")
+    assert rec.get(Odometry).linear_mps == 0.0, "the old set-point does not resume by itself"
+    x_released = rec.get(Odometry).x_m
+    drive(base, VelocityCmd(0.5, 0.0), lambda: rec.get(Odometry).x_m > x_released + 0.2, 5.0, "moving again")
