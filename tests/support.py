@@ -6,7 +6,16 @@ import json
 import os
 import socket
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, driven by Playwright without its own browser download
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -32,3 +41,12 @@ def processes_mentioning(text: str) -> list[int]:
             except OSError:
                 continue
     return pids
+
+
+@contextmanager
+def launched_chromium(sync_api: Any) -> Iterator[Any]:
+    """Headless :data:`CHROMIUM` through Playwright's ``sync_api`` (passed in: only e2e tests have it)."""
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+        yield chromium
+        chromium.close()

@@ -30,6 +30,7 @@ from fleet_api.domain.custody import (
     CustodyDraft,
     CustodyEvent,
     chain_after,
+    event_fields,
     iso_utc,
     verify_chain,
 )
@@ -159,19 +160,8 @@ def _make_engine(url: str) -> Engine:
 
 
 def _row_to_event(row: Any) -> CustodyEvent:
-    return CustodyEvent(
-        seq=row.seq,
-        delivery_id=row.delivery_id,
-        kind=row.kind,
-        actor=row.actor,
-        robot_id=row.robot_id,
-        compartment_id=row.compartment_id,
-        place_id=row.place_id,
-        at=datetime.fromisoformat(row.at),
-        detail=row.detail,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
+    # custody_events' columns are named exactly like CustodyEvent's fields; only the time is text here.
+    return CustodyEvent(**{**row._mapping, "at": datetime.fromisoformat(row.at)})
 
 
 def _row_to_notification(row: Any) -> Notification:
@@ -370,21 +360,7 @@ class SqlStore:
             sa.select(custody_head.c.seq, custody_head.c.hash).where(custody_head.c.id == _HEAD_ID).with_for_update()
         ).one()
         e = chain_after(head.seq, head.hash, draft)
-        conn.execute(
-            custody_events.insert().values(
-                seq=e.seq,
-                delivery_id=e.delivery_id,
-                kind=e.kind,
-                actor=e.actor,
-                robot_id=e.robot_id,
-                compartment_id=e.compartment_id,
-                place_id=e.place_id,
-                at=iso_utc(e.at),
-                detail=e.detail,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
-            )
-        )
+        conn.execute(custody_events.insert().values(**{**event_fields(e), "at": iso_utc(e.at)}))
         conn.execute(custody_head.update().where(custody_head.c.id == _HEAD_ID).values(seq=e.seq, hash=e.hash))
         return e
 

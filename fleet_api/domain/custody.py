@@ -7,6 +7,7 @@ event's hash, so altering, deleting or reordering any stored event is detectable
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
@@ -110,19 +111,15 @@ def compute_hash(
     ).hexdigest()
 
 
+def event_fields(e: CustodyEvent) -> dict[str, Any]:
+    """Every field of ``e`` by name (shallow; ``at`` stays a datetime): one list for hashing and storing."""
+    return {f.name: getattr(e, f.name) for f in dataclasses.fields(CustodyEvent)}
+
+
 def event_hash(e: CustodyEvent) -> str:
-    return compute_hash(
-        seq=e.seq,
-        delivery_id=e.delivery_id,
-        kind=e.kind,
-        actor=e.actor,
-        robot_id=e.robot_id,
-        compartment_id=e.compartment_id,
-        place_id=e.place_id,
-        at=e.at,
-        detail=e.detail,
-        prev_hash=e.prev_hash,
-    )
+    hashed = event_fields(e)
+    del hashed["hash"]
+    return compute_hash(**hashed)
 
 
 def chain(

@@ -294,6 +294,11 @@ class VehicleCore:
                 )
             )
 
+    def abort_drive(self) -> None:
+        """The drive in progress stops where the vehicle stands; next_step() starts it again (pause, e-stop)."""
+        self._drive_in_progress = None
+        self.driving = False
+
     def start_instant_action(self, action: Action) -> None:
         """Queue an instantAction that needs hardware (unlock, speak, ...); it runs without blocking."""
         instant = action.model_copy(update={"blockingType": BlockingType.NONE})
@@ -346,8 +351,7 @@ class VehicleCore:
         """
         if source not in ("REMOTE", "MANUAL"):
             raise ValueError(f"engage_estop: source must be REMOTE or MANUAL, got {source!r}")
-        self._drive_in_progress = None  # the current drive is aborted; it is started again after reset
-        self.driving = False
+        self.abort_drive()  # started again after reset
         if self.e_stop:
             return False
         self.e_stop, self.e_stop_source = True, source

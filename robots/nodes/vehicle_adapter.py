@@ -363,8 +363,7 @@ class VehicleAdapterNode(Node):
             self._nav_goal.cancel_goal_async()
             self._nav_goal = None
         if resume_later:
-            self.core.driving = False
-            self.core._drive_in_progress = None
+            self.core.abort_drive()
 
     def _run_action(self, step: ActionStep) -> None:
         a = step.action

@@ -18,15 +18,10 @@ import pytest
 
 from hallfleet.demo import DemoOptions, start_hall
 from hallfleet.supervisor import Supervisor
-from support import free_port, get_json
+from support import CHROMIUM, free_port, get_json, launched_chromium
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UI_TIMEOUT_MS = 10_000
 PLAYWRIGHT_EXPECT_DEFAULT_MS = 5_000
@@ -59,10 +54,8 @@ def hall_url(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+    with launched_chromium(sync_api) as chromium:
         yield chromium
-        chromium.close()
 
 
 class Clerk:

@@ -17,15 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support import free_port, get_json
+from support import CHROMIUM, free_port, get_json, launched_chromium
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
 UI_TIMEOUT_MS = 10_000
@@ -74,10 +69,8 @@ def fleet_url(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
+    with launched_chromium(sync_api) as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,29 @@ class VdaMaster:
                 self.client.publish(self.topic(kind), b"", qos=1, retain=True).wait_for_publish(timeout=5.0)
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@contextmanager
+def running_robot(workdir: Path, prefix: str = "it", start_timeout_s: float = 30.0) -> Iterator[tuple[RobotProcess, VdaMaster]]:
+    """(process, master) of a fresh delivery robot at dock-1, ONLINE and publishing state.
+
+    The robot's log is appended to a start-up failure; both processes are stopped and the master's
+    retained messages cleared on exit, also on failure.
+    """
+    robot_id = unique_robot_id(prefix)
+    master = VdaMaster(robot_id)
+    process = RobotProcess(robot_id, workdir)
+    try:
+        process.start()
+        try:
+            master.wait("connection", lambda m: m["connectionState"] == "ONLINE", start_timeout_s, "connection ONLINE")
+            master.wait("state", lambda s: s.get("agvPosition") is not None, start_timeout_s, "a first state")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- robot log ---\n{process.log()}") from None
+        yield process, master
+    finally:
+        process.stop()
+        master.close()
 
 
 # ---------------------------------------------------------------- order building

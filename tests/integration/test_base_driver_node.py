@@ -10,11 +10,9 @@ if os.environ.get("ROS_DOMAIN_ID", "0") in ("", "0"):
 
 import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
 
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -27,18 +25,9 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import BatteryState  # noqa: E402
 
 from robots.nodes.base_driver import BaseDriverNode  # noqa: E402
+from robot_process import REPO_ROOT, stop_process, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.integration
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def test_node_publishes_odom_and_battery_and_follows_cmd_vel(tmp_path: Path) -> None:
@@ -98,9 +87,4 @@ def test_node_publishes_odom_and_battery_and_follows_cmd_vel(tmp_path: Path) -> 
                 node.destroy_node()
         rclpy.try_shutdown(context=context)
         spinner.join(timeout=5.0)
-        firmware.send_signal(signal.SIGTERM)
-        try:
-            firmware.wait(5)
-        except subprocess.TimeoutExpired:
-            firmware.kill()
-            firmware.wait(5)
+        stop_process(firmware)

@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
 from robot_process import (  # noqa: E402
-    SITE_DIR, RobotProcess, VdaMaster, action, broker_reachable, order_graph, unique_robot_id,
+    SITE_DIR, action, broker_reachable, order_graph, running_robot,
 )
 
 pytestmark = [
@@ -33,20 +33,8 @@ GOAL_WAYPOINT = "wp-L1-spine-5"
 
 @pytest.fixture
 def robot(tmp_path: Path):
-    robot_id = unique_robot_id("es")
-    master = VdaMaster(robot_id)
-    process = RobotProcess(robot_id, tmp_path)
-    try:
-        process.start()
-        try:
-            master.wait("connection", lambda m: m["connectionState"] == "ONLINE", START_TIMEOUT_S, "connection ONLINE")
-            master.wait("state", lambda s: s.get("agvPosition") is not None, START_TIMEOUT_S, "a first state")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n--- robot log ---\n{process.log()}") from None
-        yield process, master
-    finally:
-        process.stop()
-        master.close()
+    with running_robot(tmp_path, "es", start_timeout_s=START_TIMEOUT_S) as started:
+        yield started
 
 
 def fatal_estop(state: dict) -> bool:

@@ -26,7 +26,7 @@ from hallfleet.protocol.pins import hash_pin  # noqa: E402
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
 from robot_process import (  # noqa: E402
-    SITE_DIR, RobotProcess, VdaMaster, action, broker_reachable, order_graph, unique_robot_id, wait_for,
+    SITE_DIR, VdaMaster, action, broker_reachable, order_graph, running_robot, wait_for,
 )
 
 pytestmark = [
@@ -70,20 +70,8 @@ def validators() -> dict[str, jsonschema.protocols.Validator]:
 @pytest.fixture
 def robot(tmp_path: Path):
     """(process, master) of a fresh delivery robot at dock-1, ONLINE and publishing state."""
-    robot_id = unique_robot_id()
-    master = VdaMaster(robot_id)
-    process = RobotProcess(robot_id, tmp_path)
-    try:
-        process.start()
-        try:
-            master.wait("connection", lambda m: m["connectionState"] == "ONLINE", START_TIMEOUT_S, "connection ONLINE")
-            master.wait("state", lambda s: s.get("agvPosition") is not None, START_TIMEOUT_S, "a first state")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n--- robot log ---\n{process.log()}") from None
-        yield process, master
-    finally:
-        process.stop()
-        master.close()
+    with running_robot(tmp_path, start_timeout_s=START_TIMEOUT_S) as started:
+        yield started
 
 
 def assert_schema_valid(master: VdaMaster, validators, kinds=None) -> int:

@@ -17,11 +17,9 @@ import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
 
 import math  # noqa: E402
 import secrets  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -36,19 +34,10 @@ from robots.core.path_follower import Pose, compose, wrap_angle  # noqa: E402
 from robots.nodes.base_driver import BaseDriverNode  # noqa: E402
 from robots.nodes.conversions import stamped_to_pose, transform_to_pose  # noqa: E402
 from robots.nodes.navigation import NavigationNode  # noqa: E402
+from robot_process import REPO_ROOT, stop_process, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.integration
-REPO_ROOT = Path(__file__).resolve().parents[2]
 START = Pose(3.0, -2.0, 0.8)  # a non-trivial anchor so map -> odom is not the identity
-
-
-def wait_for(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def stamp_key(msg) -> tuple[int, int]:
@@ -146,12 +135,7 @@ def test_tf_tree_map_odom_base_link_matches_the_published_pose(tmp_path: Path) -
             node.destroy_node()
         rclpy.try_shutdown(context=context)
         spinner.join(timeout=5.0)
-        firmware.send_signal(signal.SIGTERM)
-        try:
-            firmware.wait(5)
-        except subprocess.TimeoutExpired:
-            firmware.kill()
-            firmware.wait(5)
+        stop_process(firmware)
 
 
 def _xy(t: TransformStamped) -> tuple[float, float]:
