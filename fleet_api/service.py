@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from fleet_api.domain import deliveries as dl
-from fleet_api.domain.knowledge import Answer, KnowledgeBase
+from hallfleet.knowledge import Answer, KnowledgeBase
 from fleet_api.domain.pins import generate_pin
 from fleet_api.domain.robots import RobotView
 from fleet_api.domain.trips import HoldKind, Trip, build_trip
@@ -228,6 +228,8 @@ class FleetService:
         """Give waiting deliveries (urgent first, then oldest) to the nearest free delivery robot."""
         if self.link is None:
             return
+        if not any(r.is_free_for_delivery() and ha.LOAD_DOCUMENTS in r.action_types for r in self.robots.values()):
+            return  # runs on every robot state: no store query while no robot could take a delivery
         waiting = self.store.list_deliveries(states=[S.REQUESTED])
         waiting.sort(key=lambda d: (d.priority != "urgent", d.created_at))
         for delivery in waiting:

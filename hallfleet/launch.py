@@ -27,6 +27,7 @@ EXECUTABLES: dict[tuple[str, str], str] = {
     ("hallfleet", "compartments"): "robots.nodes.compartments",
     ("hallfleet", "vehicle_adapter"): "robots.nodes.vehicle_adapter",
     ("hallfleet", "speech"): "robots.nodes.speech",
+    ("hallfleet", "dialogue"): "robots.nodes.dialogue",
 }
 _VAR = re.compile(r"\$\(var ([A-Za-z_][A-Za-z0-9_]*)\)")
 

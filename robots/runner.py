@@ -70,7 +70,11 @@ def build_nodes(run: RobotRun, site: Site, context=None) -> list:
 
         wav_dir = run.data_dir / "speech" / ns
         wav_dir.mkdir(parents=True, exist_ok=True)
+        from robots.nodes.dialogue import DialogueNode
+
         nodes.append(SpeechNode(Pyttsx3Speaker(), wav_dir, context=context, namespace=ns))
+        knowledge = [Parameter("knowledge_file", value=str(site.folder / "service_items.yaml"))]
+        nodes.append(DialogueNode(parameter_overrides=knowledge, **common))
     nodes.append(VehicleAdapterNode(parameter_overrides=params, **common))
     return nodes
 

@@ -19,7 +19,7 @@ from fleet_api.adapters.embedded_broker import EmbeddedBroker
 from fleet_api.adapters.mqtt_master import MqttFleetMaster
 from fleet_api.adapters.store import SqlStore
 from fleet_api.domain.deliveries import DeliveryValidationError, IllegalTransition
-from fleet_api.domain.knowledge import KnowledgeBase
+from hallfleet.knowledge import KnowledgeBase
 from fleet_api.http import routes_api, routes_pages
 from fleet_api.service import FleetError, FleetService
 from fleet_api.settings import Settings

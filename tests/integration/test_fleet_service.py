@@ -13,7 +13,7 @@ import pytest
 
 from fleet_api.adapters.store import SqlStore
 from fleet_api.domain.deliveries import DeliveryState, Document, IllegalTransition, Party
-from fleet_api.domain.knowledge import KnowledgeBase
+from hallfleet.knowledge import KnowledgeBase
 from fleet_api.service import FleetError, FleetService
 from hallfleet.protocol import elevator as ev
 from hallfleet.protocol import hall_actions as ha

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet_api.domain.knowledge import KnowledgeBase, KnowledgeBaseError, LanguageError, expand_windows
+from hallfleet.knowledge import KnowledgeBase, KnowledgeBaseError, LanguageError, expand_windows
 
 KB_PATH = Path(__file__).resolve().parents[2] / "maps" / "demo_hall" / "service_items.yaml"
 

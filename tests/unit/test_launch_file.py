@@ -25,9 +25,9 @@ def test_delivery_robot_launch_file_makes_firmware_and_four_namespaced_nodes() -
     assert firmware[:2] == ["-m", "robots.sim.firmware"] and "/tmp/hallfleet-dr7.tty" in firmware
 
 
-def test_guidance_robot_launch_file_has_speech_instead_of_compartments() -> None:
+def test_guidance_robot_launch_file_has_speech_and_dialogue_instead_of_compartments() -> None:
     names = [p.name for p in load_launch(REPO / "launch/guidance_robot.launch.yaml").processes]
-    assert "gr1.speech" in names and not any("compartments" in n for n in names)
+    assert "gr1.speech" in names and "gr1.dialogue" in names and not any("compartments" in n for n in names)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -69,17 +69,17 @@ def test_demo_hall_launch_file_makes_fleet_manager_elevators_and_four_namespaced
     description = load_launch(REPO / "launch/demo_hall.launch.yaml",
                               parse_overrides(["http_port:=18080", "broker_port:=18831", "run_dir:=/tmp/hall-x"]))
     by_name = {p.name: p.argv for p in description.processes}
-    assert len(by_name) == len(description.processes) == 2 + 4 + 4 * 4
+    assert len(by_name) == len(description.processes) == 2 + 4 + 4 * 4 + 1  # gr1 also has dialogue
     fleet = by_name["fleet-manager"]
     assert fleet[:5] == ["-m", "hallfleet.cli", "fleet", "serve", "--http-port"] and "18080" in fleet and "18831" in fleet
     elevators = by_name["elevators"]
     assert elevators[:2] == ["-m", "hallfleet.sim.elevator"]
     assert "mqtt://127.0.0.1:18831" in elevators and "E1:1,2,3,4" in elevators and "E2:1,2,3,4" in elevators
-    robots = {"dr1": "compartments", "dr2": "compartments", "dr3": "compartments", "gr1": "speech"}
-    for robot_id, payload_node in robots.items():
+    robots = {"dr1": ("compartments",), "dr2": ("compartments",), "dr3": ("compartments",), "gr1": ("speech", "dialogue")}
+    for robot_id, payload_nodes in robots.items():
         firmware = by_name[f"{robot_id}-firmware"]
         assert firmware[:2] == ["-m", "robots.sim.firmware"] and f"/tmp/hall-x/{robot_id}.tty" in firmware
-        for node in ("base_driver", "navigation", payload_node, "vehicle_adapter"):
+        for node in ("base_driver", "navigation", *payload_nodes, "vehicle_adapter"):
             argv = by_name[f"{robot_id}.{node}"]
             assert argv[:2] == ["-m", f"robots.nodes.{node}"] and f"__ns:=/{robot_id}" in argv
         assert f"serial_url:=/tmp/hall-x/{robot_id}.tty" in by_name[f"{robot_id}.base_driver"]
