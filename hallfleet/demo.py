@@ -119,7 +119,10 @@ def _wait_robots(base_url: str, expected: set[str], supervisor: Supervisor, time
     ready: set[str] = set()
     while time.monotonic() < deadline:
         _check_alive(supervisor)
-        robots = httpx.get(f"{base_url}/api/robots", timeout=5.0).json()
+        try:
+            robots = httpx.get(f"{base_url}/api/robots", timeout=5.0).json()
+        except httpx.HTTPError:
+            robots = []  # a slow answer while everything starts: ask again
         ready = {r["id"] for r in robots if r["online"] and r["battery_pct"] is not None}
         if expected <= ready:
             return

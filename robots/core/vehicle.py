@@ -57,7 +57,9 @@ class ActionStep:
 
 
 @dataclass
-class _Position:
+class VehiclePosition:
+    """Where the vehicle is: on which floor map (VDA 5050 mapId) and where on it (REP 103 units)."""
+
     x_m: float
     y_m: float
     yaw_rad: float
@@ -69,7 +71,7 @@ class VehicleCore:
     manufacturer: str
     serial_number: str
     supported_actions: set[str]
-    position: _Position
+    position: VehiclePosition
     allowed_deviation_m: float = 0.5
     order_id: str = ""
     order_update_id: int = 0
@@ -222,7 +224,7 @@ class VehicleCore:
         self.last_node_id, self.last_node_sequence_id = node.nodeId, node.sequenceId
         if node.nodePosition is not None:
             p = node.nodePosition
-            self.position = _Position(p.x, p.y, p.theta if p.theta is not None else self.position.yaw_rad, p.mapId)
+            self.position = VehiclePosition(p.x, p.y, p.theta if p.theta is not None else self.position.yaw_rad, p.mapId)
         self.edge_states = [e for e in self.edge_states if e.sequenceId > node.sequenceId]
         if node.released:
             self._queue_node_actions(node)
@@ -369,7 +371,7 @@ class VehicleCore:
 
     # ------------------------------------------------------------------- state
     def set_pose(self, x_m: float, y_m: float, yaw_rad: float, map_id: str) -> None:
-        self.position = _Position(x_m, y_m, yaw_rad, map_id)
+        self.position = VehiclePosition(x_m, y_m, yaw_rad, map_id)
 
     def set_error(self, error_type: str, level: str, description: str, active: bool) -> None:
         """Raise or clear a vehicle error of one type (e.g. an emergency stop)."""

@@ -32,7 +32,7 @@ from std_msgs.msg import Bool, String
 
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
-from robots.core.vehicle import ActionStep, DriveStep, VehicleCore, _Position
+from robots.core.vehicle import ActionStep, DriveStep, VehicleCore, VehiclePosition
 from robots.drivers.mqtt_vehicle_link import MqttVehicleLink
 from robots.nodes.conversions import pose2d, stamped_to_pose, yaw_to_quaternion
 
@@ -100,7 +100,7 @@ class VehicleAdapterNode(Node):
         )
         supported = {spec.action_type for spec in ha.actions_for(self.kind)}
         self.core = VehicleCore(
-            gp("manufacturer"), serial, supported, _Position(gp("initial_x"), gp("initial_y"), gp("initial_yaw"), gp("map_id"))
+            gp("manufacturer"), serial, supported, VehiclePosition(gp("initial_x"), gp("initial_y"), gp("initial_yaw"), gp("map_id"))
         )
         self.core.last_node_id = gp("start_node_id")
         self._lock = threading.RLock()
@@ -330,8 +330,8 @@ class VehicleAdapterNode(Node):
         goal.map_id = pos.mapId
         goal.waypoints = [pose2d(pos.x, pos.y, pos.theta or 0.0)]
         goal.max_speed_mps = float(step.edge.maxSpeed or self.get_parameter("max_speed_mps").value)
-        if not self._nav.wait_for_server(timeout_sec=0.0):
-            self._nav.wait_for_server(timeout_sec=2.0)
+        if not self._nav.wait_for_server(timeout_sec=2.0):  # only at start-up: the server is in this robot
+            self.get_logger().warning(f"navigation server not ready; sending the goal to {step.node.nodeId} anyway")
         future = self._nav.send_goal_async(goal)
         future.add_done_callback(lambda f, node_id=step.node.nodeId: self._on_goal_response(f, node_id))
 

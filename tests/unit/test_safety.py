@@ -14,7 +14,7 @@ from hallfleet.protocol.vda5050 import (
     BatteryState, Edge, Node, NodePosition, Order, State, utc_timestamp,
 )
 from robots.core.base_protocol import ChargeCmd, EstopCmd, FrameDecoder, VelocityCmd, encode
-from robots.core.vehicle import DriveStep, VehicleCore, _Position
+from robots.core.vehicle import DriveStep, VehicleCore, VehiclePosition
 from robots.sim.firmware import FirmwareState
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hallfleet" / "protocol" / "schemas"
@@ -100,7 +100,7 @@ def _order(order_id: str = "o1") -> Order:
 
 def _core() -> VehicleCore:
     supported = {spec.action_type for spec in ha.actions_for("delivery")}
-    return VehicleCore("hall", "d1", supported, _Position(0.0, 0.0, 0.0, "F1"))
+    return VehicleCore("hall", "d1", supported, VehiclePosition(0.0, 0.0, 0.0, "F1"))
 
 
 def _state(core: VehicleCore) -> dict:

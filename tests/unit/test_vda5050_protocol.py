@@ -13,7 +13,7 @@ import pytest
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from hallfleet.protocol.pins import hash_pin
-from robots.core.vehicle import VehicleCore, _Position
+from robots.core.vehicle import VehicleCore, VehiclePosition
 
 SCHEMAS = Path(v.__file__).resolve().parent / "schemas"
 TS = "2024-05-01T08:00:00.000Z"
@@ -112,7 +112,7 @@ def test_visualization_validates() -> None:
 
 
 def test_state_from_vehicle_core_validates_at_several_points() -> None:
-    core = VehicleCore("hall", "d1", {ha.LOAD_DOCUMENTS}, _Position(0.0, 0.0, 0.0, "F1"))
+    core = VehicleCore("hall", "d1", {ha.LOAD_DOCUMENTS}, VehiclePosition(0.0, 0.0, 0.0, "F1"))
     check("state", core.state(0, TS).to_dict())
     assert core.receive_order(sample_order())
     check("state", core.state(1, TS).to_dict())
@@ -185,7 +185,7 @@ def test_decode_wrong_type_names_the_field() -> None:
 
 
 def test_decode_bad_enum_names_the_field() -> None:
-    state = VehicleCore("hall", "d1", set(), _Position(0.0, 0.0, 0.0, "F1")).state(0, TS).to_dict()
+    state = VehicleCore("hall", "d1", set(), VehiclePosition(0.0, 0.0, 0.0, "F1")).state(0, TS).to_dict()
     state["operatingMode"] = "TURBO"
     with pytest.raises(v.ProtocolError, match=r"state: field operatingMode"):
         v.decode("state", json.dumps(state))

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from hallfleet.protocol.vda5050 import Action, ActionStatus, BlockingType, Edge, Node, NodePosition, Order, State
-from robots.core.vehicle import ActionStep, DriveStep, VehicleCore, _Position
+from robots.core.vehicle import ActionStep, DriveStep, VehicleCore, VehiclePosition
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "hallfleet" / "protocol" / "schemas"
 TS = "2024-05-01T08:00:00.000Z"
@@ -75,7 +75,7 @@ def core_at(node_id: str = "A") -> VehicleCore:
         manufacturer="hall",
         serial_number="d1",
         supported_actions={"loadDocuments", "unloadDocuments", "unlockCompartment", "lockCompartment"},
-        position=_Position(x, y, 0.0, map_id),
+        position=VehiclePosition(x, y, 0.0, map_id),
     )
 
 
