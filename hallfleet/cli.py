@@ -11,6 +11,7 @@ import typer
 
 from fleet_api.settings import DEFAULT_FLEET, DEFAULT_SITE
 from hallfleet.cli_map import map_app
+from hallfleet.cli_broker import broker_app
 
 app = typer.Typer(help="HallFleet: document delivery and guidance robots for a government service hall.",
                   no_args_is_help=True, add_completion=False)
@@ -19,6 +20,7 @@ robot_app = typer.Typer(help="What runs on one robot.", no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet")
 app.add_typer(robot_app, name="robot")
 app.add_typer(map_app, name="map")
+app.add_typer(broker_app, name="broker")
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="where the SQLite file, logs and speech WAVs go")]
 MqttUrl = Annotated[Optional[str], typer.Option("--mqtt-url", help="external broker, e.g. mqtt://127.0.0.1:1883; default: embedded")]

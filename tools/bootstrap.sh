@@ -11,7 +11,7 @@ VENV=.venv
 PYTHON=${PYTHON:-python3}
 
 debs=(libespeak-ng1 espeak-ng-data cmake g++ make)
-[ "$mode" = test ] && debs+=(chromium fonts-wqy-microhei sox)
+[ "$mode" = test ] && debs+=(chromium fonts-wqy-microhei sox mosquitto)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
