@@ -78,6 +78,7 @@ def test_listener_binds_given_address_and_refuses_anonymous() -> None:
     assert "listener 8883 10.0.0.5" in lines
     assert "allow_anonymous false" in lines
     assert "acl_file /etc/m/acl" in lines and "password_file /etc/m/passwd" in lines
+    assert "set_tcp_nodelay true" in lines  # telemetry latency: no Nagle delay on small messages
     assert "listener 1883 127.0.0.1" in mosquitto_conf_text(ListenerSettings(), Path("a"), Path("p")).splitlines()
 
 
