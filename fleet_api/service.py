@@ -139,7 +139,8 @@ class FleetService:
             self.dispatch()
         elif kind == "visualization" and robot.state is not None and message.agvPosition is not None:
             robot.state = robot.state.model_copy(update={"agvPosition": message.agvPosition})
-        self._emit("robot", self.robot_summary(robot))
+        if self._subscribers:  # summaries only for open pages: telemetry is the fleet's hot path
+            self._emit("robot", self.robot_summary(robot))
 
     def robot_summary(self, robot: RobotView) -> dict[str, Any]:
         state = robot.state
