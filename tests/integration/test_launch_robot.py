@@ -58,9 +58,13 @@ def test_launched_delivery_robot_publishes_its_topics_and_stops_on_ctrl_c(tmp_pa
             time.sleep(0.2)
         assert ours() == set()
     finally:
-        if launch.poll() is None:
-            launch.kill()
-            launch.wait(10)
+        if launch.poll() is None:  # a failed assertion: let it stop its children, then make sure
+            launch.terminate()
+            try:
+                launch.wait(30)
+            except subprocess.TimeoutExpired:
+                launch.kill()
+                launch.wait(10)
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)
