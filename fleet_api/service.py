@@ -488,21 +488,21 @@ class FleetService:
     # ------------------------------------------------------------------ safety
     async def emergency_stop(self, robot_id: str, person: str) -> str:
         """Technician's e-stop: the robot stops and reports FATAL; its files stay with it (custody says so)."""
-        robot = self._robot(robot_id, ha.EMERGENCY_STOP)
-        action = self._action(ha.EMERGENCY_STOP, {"person": person})
-        result = await self._run_instant(robot, action)
-        log.warning("%s emergency stop by %s", robot_id, person)
-        self._safety_custody(robot, "emergency_stop", person, f"{robot_id} stopped by emergency stop")
-        return result or "stopped"
+        return await self._safety_action(robot_id, person, ha.EMERGENCY_STOP, "emergency_stop",
+                                         f"{robot_id} stopped by emergency stop", "stopped")
 
     async def reset_emergency_stop(self, robot_id: str, person: str) -> str:
         """Explicit reset after an e-stop (the fleet's or the robot's own button); the robot resumes its order."""
-        robot = self._robot(robot_id, ha.RESET_EMERGENCY_STOP)
-        action = self._action(ha.RESET_EMERGENCY_STOP, {"person": person})
-        result = await self._run_instant(robot, action)
-        log.warning("%s emergency stop reset by %s", robot_id, person)
-        self._safety_custody(robot, "emergency_stop_reset", person, f"{robot_id} released from emergency stop")
-        return result or "reset"
+        return await self._safety_action(robot_id, person, ha.RESET_EMERGENCY_STOP, "emergency_stop_reset",
+                                         f"{robot_id} released from emergency stop", "reset")
+
+    async def _safety_action(self, robot_id: str, person: str, action_type: str, custody_kind: str,
+                             detail: str, done: str) -> str:
+        robot = self._robot(robot_id, action_type)
+        result = await self._run_instant(robot, self._action(action_type, {"person": person}))
+        log.warning("%s: %s by %s", robot_id, custody_kind.replace("_", " "), person)
+        self._safety_custody(robot, custody_kind, person, detail)
+        return result or done
 
     def _safety_custody(self, robot: RobotView, kind: str, person: str, detail: str) -> None:
         for delivery_id in robot.delivery_ids:
