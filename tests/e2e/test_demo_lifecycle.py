@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import free_port, processes_mentioning
+from support import free_port, processes_mentioning, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -49,10 +49,4 @@ def test_demo_serves_pages_until_ctrl_c_then_stops_everything(tmp_path: Path) ->
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{http_port}/api/health", timeout=2)
     finally:
-        if demo.poll() is None:  # a failed assertion: let it stop its children, then make sure
-            demo.terminate()
-            try:
-                demo.wait(30)
-            except subprocess.TimeoutExpired:
-                demo.kill()
-                demo.wait(10)
+        stop_process(demo)  # after a failed assertion: it stops its children, then it is reaped

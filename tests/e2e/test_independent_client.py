@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from maps.site import load_site
-from support import free_port
+from support import free_port, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -108,11 +108,5 @@ def test_plain_rclpy_script_sees_the_robot_drive_drain_and_report_its_link(tmp_p
         if watcher is not None and watcher.poll() is None:
             watcher.kill()
             watcher.wait(10)
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGINT)
-            try:
-                demo.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                demo.kill()
-                demo.wait(10)
+        stop_process(demo, signal.SIGINT, timeout_s=60)
     assert demo.returncode == 0

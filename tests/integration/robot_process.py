@@ -26,6 +26,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from hallfleet.protocol import vda5050 as v
+from support import stop_process  # noqa: F401  (re-exported to the tests that import it from here)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = REPO_ROOT / "maps" / "demo_hall"
@@ -57,20 +58,6 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str, poll_s: 
 def unique_robot_id(prefix: str = "it") -> str:
     """A fresh robot id per run (a Python identifier), so runs never see each other's topics."""
     return f"{prefix}{secrets.token_hex(4)}"
-
-
-def stop_process(proc: subprocess.Popen | None, timeout_s: float = 8.0) -> None:
-    """SIGTERM, wait, then SIGKILL: always leaves the process reaped."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=timeout_s)
-    except ProcessLookupError:
-        pass
 
 
 def write_fleet_file(folder: Path, robot_id: str, home: str = "dock-1", compartments: int = 4) -> Path:

@@ -17,7 +17,7 @@ from geometry_msgs.msg import PoseStamped
 from hall_interfaces.msg import CompartmentState
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import BatteryState
-from support import processes_mentioning
+from support import processes_mentioning, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,13 +58,7 @@ def test_launched_delivery_robot_publishes_its_topics_and_stops_on_ctrl_c(tmp_pa
             time.sleep(0.2)
         assert ours() == set()
     finally:
-        if launch.poll() is None:  # a failed assertion: let it stop its children, then make sure
-            launch.terminate()
-            try:
-                launch.wait(30)
-            except subprocess.TimeoutExpired:
-                launch.kill()
-                launch.wait(10)
+        stop_process(launch)  # after a failed assertion: it stops its children, then it is reaped
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)

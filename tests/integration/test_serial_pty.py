@@ -19,6 +19,7 @@ from robots.core.base_protocol import (
     EstopCmd, Heartbeat, LockCmd, LockState, Odometry, Status, VelocityCmd, encode,
 )
 from robots.drivers.serial_base import SerialMotorBase
+from support import stop_process
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -60,16 +61,6 @@ def start_firmware(link: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "robots.sim.firmware", "--link", str(link), "--time-scale", "10",
          *extra], cwd=REPO_ROOT)
-
-
-def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @pytest.fixture

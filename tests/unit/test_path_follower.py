@@ -122,3 +122,21 @@ def test_late_control_loop_still_arrives_instead_of_circling(period_s: float) ->
     pose, steps = _drive_with_late_commands(follower, Pose(0.15, 0.0, -1.4), period_s, 10.0, max_steps=400)
     assert steps < 400, f"never arrived; ended at {pose}"
     assert math.hypot(pose.x_m, pose.y_m + 0.8) <= follower.goal_tolerance_m
+
+
+@pytest.mark.parametrize("start_yaw_rad", [-2.78, 1.0, 3.0])
+def test_pose_one_cycle_stale_still_settles_instead_of_spinning(start_yaw_rad: float) -> None:
+    # Odometry reaches the controller a cycle late (20 Hz odometry, DDS hop): at time scale 10 a
+    # controller that removes the whole heading error per cycle overshoots on every command and spins.
+    time_scale, period_s = 10.0, 0.05
+    follower = PathFollower([(6.0, 5.0)], max_speed_mps=1.0, control_period_s=period_s, time_scale=time_scale)
+    pose = stale = Pose(6.5, 9.3, start_yaw_rad)
+    for step in range(400):
+        cmd = follower.command(stale, period_s=period_s)
+        if cmd.done:
+            break
+        stale = pose
+        sim_dt = period_s * time_scale
+        yaw = wrap_angle(pose.yaw_rad + cmd.angular_radps * sim_dt)
+        pose = Pose(pose.x_m + cmd.linear_mps * sim_dt * math.cos(yaw), pose.y_m + cmd.linear_mps * sim_dt * math.sin(yaw), yaw)
+    assert step < 399, f"never arrived; ended at {pose}"
