@@ -1,7 +1,10 @@
 """Follow a list of waypoints with a differential-drive base: turn toward the next point, then drive.
 
-Pure geometry. ``time_scale`` is the simulator's time compression: commands are capped so that one
-control period (in simulated time) never overshoots the waypoint or the heading.
+Pure geometry. ``time_scale`` is the simulator's time compression: one wall-clock control period is
+``time_scale`` simulated periods, so commands are capped to remove at most half of the remaining
+heading error or distance per period. A whole-error (deadbeat) step would be right with fresh
+feedback, but odometry and commands each arrive a cycle late on a loaded machine, and a deadbeat
+loop with one cycle of delay oscillates forever; half a step settles.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Pose:
-    x_m: float
-    y_m: float
-    yaw_rad: float
+    x_m: float = 0.0
+    y_m: float = 0.0
+    yaw_rad: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,20 @@ class Command:
 
 def wrap_angle(angle_rad: float) -> float:
     return math.atan2(math.sin(angle_rad), math.cos(angle_rad))
+
+
+def advance(pose: Pose, linear_mps: float, angular_radps: float, dt_s: float) -> Pose:
+    """Move ``pose`` at constant body velocities for ``dt_s`` along the exact arc (right for large dt)."""
+    dyaw = angular_radps * dt_s
+    if abs(dyaw) < 1e-9:
+        distance_m = linear_mps * dt_s
+        return Pose(pose.x_m + distance_m * math.cos(pose.yaw_rad), pose.y_m + distance_m * math.sin(pose.yaw_rad),
+                    wrap_angle(pose.yaw_rad + dyaw))
+    radius_m = linear_mps / angular_radps
+    yaw1 = pose.yaw_rad + dyaw
+    return Pose(pose.x_m + radius_m * (math.sin(yaw1) - math.sin(pose.yaw_rad)),
+                pose.y_m - radius_m * (math.cos(yaw1) - math.cos(pose.yaw_rad)),
+                wrap_angle(yaw1))
 
 
 def compose(base: Pose, local: Pose) -> Pose:
@@ -86,10 +103,11 @@ class PathFollower:
             self.index += 1
         heading_error = wrap_angle(math.atan2(y - pose.y_m, x - pose.x_m) - pose.yaw_rad)
         turn = max(-self.max_turn_radps, min(self.max_turn_radps, 2.0 * heading_error))
-        turn = max(-abs(heading_error) / step_s, min(abs(heading_error) / step_s, turn))
+        turn_cap = 0.5 * abs(heading_error) / step_s
+        turn = max(-turn_cap, min(turn_cap, turn))
         if abs(heading_error) > self.heading_tolerance_rad:
             return Command(0.0, turn, False, self.remaining_m(pose), self.index)
-        # Never overshoot within one period, and keep the turning radius (v / w) under half the
-        # distance left, or the robot circles its waypoint forever.
-        speed = min(self.max_speed_mps, distance / step_s, 0.5 * self.max_turn_radps * distance)
+        # Cover at most half the distance per period, and keep the turning radius (v / w) under half
+        # the distance left, or the robot circles its waypoint forever.
+        speed = min(self.max_speed_mps, 0.5 * distance / step_s, 0.5 * self.max_turn_radps * distance)
         return Command(speed, turn, False, self.remaining_m(pose), self.index)

@@ -2,6 +2,10 @@
 
 Localisation here is odometry anchored to a known pose (the dock at start, the elevator car after a
 ride, via ``initialpose``): enough for the simulated base, and the seam where a real localiser goes.
+The follower acts on the pose *now*: the last odometry pose carried forward from its stamp along the
+velocity commands sent since (robots.core.pose_prediction; time-compressed in simulation), so
+delivery through DDS and a busy executor does not make it steer on where the robot was. When odometry is older than
+``stale_odom_s`` the robot stops and waits for fresh odometry instead of driving blind.
 The anchor offset is published as the TF edge map -> odom on ``tf`` (REP 105), at ``tf_rate_hz``
 and at once whenever it changes; the odom frame name is taken from the odometry it is computed from.
 """
@@ -24,6 +28,7 @@ from std_msgs.msg import String
 from tf2_msgs.msg import TFMessage
 
 from robots.core.path_follower import PathFollower, Pose, compose, inverse
+from robots.core.pose_prediction import CommandHistory
 from robots.nodes.conversions import (odometry_to_pose, pose2d, pose_to_stamped, pose_to_transform,
                                       quaternion_to_yaw)
 
@@ -43,6 +48,7 @@ class NavigationNode(Node):
         self.declare_parameter("time_scale", 1.0, describe("simulation time compression factor"))
         self.declare_parameter("map_frame_id", "map", describe("TF frame of the map (REP 105)"))
         self.declare_parameter("tf_rate_hz", 10.0, describe("map -> odom TF publish rate [Hz]"))
+        self.declare_parameter("stale_odom_s", 0.5, describe("odometry older than this stops the robot [s, wall]"))
         gp = lambda name: self.get_parameter(name).value  # noqa: E731
         self._anchor = Pose(gp("initial_x"), gp("initial_y"), gp("initial_yaw"))
         self.map_id: str = gp("map_id")
@@ -51,13 +57,19 @@ class NavigationNode(Node):
         self._lock = threading.Lock()
         self._offset: Pose | None = None  # map_from_odom
         self._odom: Pose | None = None
+        self._odom_velocity = (0.0, 0.0)  # measured (linear m/s, angular rad/s) with self._odom
+        self._odom_stamp_s = 0.0
+        self._time_scale = max(1.0, float(gp("time_scale")))
+        self._stale_odom_s = float(gp("stale_odom_s"))
+        self._commands = CommandHistory(horizon_s=2.0 * self._stale_odom_s + 1.0)
         group = ReentrantCallbackGroup()
         self._cmd_pub = self.create_publisher(Twist, "cmd_vel", 10)
         self._pose_pub = self.create_publisher(PoseStamped, "pose", 10)
         self._map_pub = self.create_publisher(String, "current_map", LATCHED)
         self._tf_pub = self.create_publisher(TFMessage, "tf", 100)
         self.create_timer(1.0 / gp("tf_rate_hz"), self._publish_tf)
-        self.create_subscription(Odometry, "odom", self._on_odom, 20, callback_group=group)
+        # depth 1: behind a busy executor only the newest odometry matters
+        self.create_subscription(Odometry, "odom", self._on_odom, 1, callback_group=group)
         self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10, callback_group=group)
         self._server = ActionServer(
             self, Navigate, "navigate", execute_callback=self._execute,
@@ -71,6 +83,8 @@ class NavigationNode(Node):
         odom = odometry_to_pose(msg)
         with self._lock:
             self._odom = odom
+            self._odom_velocity = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
+            self._odom_stamp_s = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             self._odom_frame = msg.header.frame_id or self._odom_frame
             anchored = self._offset is None
             if anchored:
@@ -99,11 +113,19 @@ class NavigationNode(Node):
             stamp = self.get_clock().now().to_msg()
             self._tf_pub.publish(TFMessage(transforms=[pose_to_transform(offset, stamp, self._map_frame, odom_frame)]))
 
-    def map_pose(self) -> Pose | None:
+    def _now_s(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def predicted_map_pose(self) -> tuple[Pose | None, float]:
+        """The robot's map pose now, carried forward from the last odometry, and that odometry's age [s]."""
+        now_s = self._now_s()
         with self._lock:
             if self._offset is None or self._odom is None:
-                return None
-            return compose(self._offset, self._odom)
+                return None, float("inf")
+            age_s = max(0.0, now_s - self._odom_stamp_s)
+            odom_now = self._commands.predict(self._odom, now_s - min(age_s, self._stale_odom_s), self._odom_velocity,
+                                              now_s, self._time_scale)
+            return compose(self._offset, odom_now), age_s
 
     # -- path following
     def _execute(self, goal_handle) -> Navigate.Result:
@@ -117,7 +139,7 @@ class NavigationNode(Node):
             [(w.x, w.y) for w in goal.waypoints],
             goal.max_speed_mps or self.get_parameter("max_speed_mps").value,
             control_period_s=1.0 / self.get_parameter("control_rate_hz").value,
-            time_scale=self.get_parameter("time_scale").value,
+            time_scale=self._time_scale,
         )
         period_s = 1.0 / self.get_parameter("control_rate_hz").value
         feedback = Navigate.Feedback()
@@ -128,9 +150,14 @@ class NavigationNode(Node):
                 goal_handle.canceled()
                 result.message = "cancelled"
                 return result
-            pose = self.map_pose()
-            if pose is None:
+            pose, age_s = self.predicted_map_pose()
+            if pose is None or age_s > self._stale_odom_s:
+                if pose is not None:
+                    self._stop()
+                    self.get_logger().warning(f"odometry is {age_s:.2f} s old: holding still until it is fresh",
+                                              throttle_duration_sec=5.0)
                 time.sleep(period_s)
+                last_s = time.monotonic()
                 continue
             now_s = time.monotonic()
             command = follower.command(pose, period_s=now_s - last_s)
@@ -141,17 +168,22 @@ class NavigationNode(Node):
                 result.success, result.message = True, "arrived"
                 result.final_pose = pose2d(pose.x_m, pose.y_m, pose.yaw_rad)
                 return result
-            twist = Twist()
-            twist.linear.x, twist.angular.z = command.linear_mps, command.angular_radps
-            self._cmd_pub.publish(twist)
+            self._send(command.linear_mps, command.angular_radps)
             feedback.pose = pose2d(pose.x_m, pose.y_m, pose.yaw_rad)
             feedback.distance_remaining_m = command.remaining_m
             feedback.waypoint_index = command.waypoint_index
             goal_handle.publish_feedback(feedback)
             time.sleep(period_s)
 
+    def _send(self, linear_mps: float, angular_radps: float) -> None:
+        twist = Twist()
+        twist.linear.x, twist.angular.z = linear_mps, angular_radps
+        with self._lock:
+            self._commands.record(self._now_s(), linear_mps, angular_radps)
+        self._cmd_pub.publish(twist)
+
     def _stop(self) -> None:
-        self._cmd_pub.publish(Twist())
+        self._send(0.0, 0.0)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -24,7 +24,8 @@ from robots.core.base_protocol import (
     Battery, ChargeCmd, EstopCmd, FrameDecoder, Heartbeat, LockCmd, LockState, Message, Odometry, Status,
     VelocityCmd, encode,
 )
-from robots.sim.kinematics import BatteryModel, Pose2D, integrate_diff_drive
+from robots.core.path_follower import Pose, advance
+from robots.sim.battery import BatteryModel
 
 MAX_LINEAR_MPS = 1.2
 MAX_ANGULAR_RADPS = 1.5
@@ -48,7 +49,7 @@ class FirmwareState:
     def __init__(self, compartments: int, battery: float, seed: int, time_scale: float,
                  charging: bool = False, estop: bool = False) -> None:
         self.time_scale = time_scale
-        self.pose = Pose2D()
+        self.pose = Pose()
         self.cmd_linear_mps = 0.0
         self.cmd_angular_radps = 0.0
         self.estop = estop
@@ -105,7 +106,7 @@ class FirmwareState:
         linear_mps, angular_radps = self.motor_velocity(now_s)
         if not self.heartbeat_ok(now_s):
             self.cmd_linear_mps = self.cmd_angular_radps = 0.0  # stale set-points never resume
-        self.pose = integrate_diff_drive(self.pose, linear_mps, angular_radps, sim_dt_s)
+        self.pose = advance(self.pose, linear_mps, angular_radps, sim_dt_s)
         self.battery.step(sim_dt_s, driving=(linear_mps != 0.0 or angular_radps != 0.0))
         self.sim_time_s += sim_dt_s
 

@@ -10,7 +10,8 @@ from robots.core.base_protocol import (
     START_BYTE, Battery, EstopCmd, FrameDecoder, Heartbeat, LockCmd, LockState, Odometry, Status,
     VelocityCmd, crc16_ccitt_false, encode,
 )
-from robots.sim.kinematics import BatteryModel, Pose2D, integrate_diff_drive
+from robots.core.path_follower import Pose, advance
+from robots.sim.battery import BatteryModel
 
 ALL_MESSAGES = [
     VelocityCmd(0.5, -0.25),
@@ -89,16 +90,16 @@ def test_unknown_type_and_bad_length_are_counted_not_raised() -> None:
 
 
 def test_straight_line() -> None:
-    pose = Pose2D(1.0, 2.0, math.pi / 2)
+    pose = Pose(1.0, 2.0, math.pi / 2)
     for _ in range(100):
-        pose = integrate_diff_drive(pose, 0.5, 0.0, 0.02)  # 1 m north
+        pose = advance(pose, 0.5, 0.0, 0.02)  # 1 m north
     assert (pose.x_m, pose.y_m, pose.yaw_rad) == pytest.approx((1.0, 3.0, math.pi / 2), abs=1e-9)
 
 
 def test_turn_in_place_and_arc() -> None:
-    pose = integrate_diff_drive(Pose2D(), 0.0, 1.0, math.pi / 2)
+    pose = advance(Pose(), 0.0, 1.0, math.pi / 2)
     assert (pose.x_m, pose.y_m, pose.yaw_rad) == pytest.approx((0.0, 0.0, math.pi / 2), abs=1e-9)
-    half_circle = integrate_diff_drive(Pose2D(), 1.0, 1.0, math.pi)  # radius 1 m, left turn
+    half_circle = advance(Pose(), 1.0, 1.0, math.pi)  # radius 1 m, left turn
     assert half_circle.x_m == pytest.approx(0.0, abs=1e-9)
     assert half_circle.y_m == pytest.approx(2.0)
     assert abs(half_circle.yaw_rad) == pytest.approx(math.pi)

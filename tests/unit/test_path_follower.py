@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from robots.core.path_follower import Command, PathFollower, Pose, compose, inverse, wrap_angle
+from robots.core.path_follower import Command, PathFollower, Pose, advance, compose, inverse, wrap_angle
 
 PERIOD_S = 0.05
 
@@ -140,3 +140,11 @@ def test_pose_one_cycle_stale_still_settles_instead_of_spinning(start_yaw_rad: f
         yaw = wrap_angle(pose.yaw_rad + cmd.angular_radps * sim_dt)
         pose = Pose(pose.x_m + cmd.linear_mps * sim_dt * math.cos(yaw), pose.y_m + cmd.linear_mps * sim_dt * math.sin(yaw), yaw)
     assert step < 399, f"never arrived; ended at {pose}"
+
+
+def test_advance_matches_small_steps() -> None:
+    one_step = advance(Pose(1.0, -1.0, 0.3), 0.8, -0.6, 2.0)
+    pose = Pose(1.0, -1.0, 0.3)
+    for _ in range(2000):
+        pose = advance(pose, 0.8, -0.6, 0.001)
+    assert (one_step.x_m, one_step.y_m, one_step.yaw_rad) == pytest.approx((pose.x_m, pose.y_m, pose.yaw_rad), abs=1e-6)
