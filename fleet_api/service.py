@@ -60,6 +60,7 @@ class TripRun:
     dest_index: int | None = None
     reported: set[str] = field(default_factory=set)
     elevator_calls: set[tuple[str, int]] = field(default_factory=set)
+    last_order: v.Order | None = None  # the latest order (update) released, to resend after a lost link
 
 
 def utcnow() -> datetime:
@@ -123,9 +124,12 @@ class FleetService:
                 log.info("ignoring state of unknown vehicle %s/%s", manufacturer, serial)
             return
         if kind == "connection":
+            was_online = robot.online
             robot.connection = message.connectionState
             robot.online = message.connectionState == v.ConnectionState.ONLINE
             log.info("%s is %s", serial, robot.connection)
+            if robot.online and not was_online:
+                self.resync([robot])
         elif kind == "factsheet":
             robot.action_types = message.action_types()
         elif kind == "state":
@@ -133,6 +137,9 @@ class FleetService:
             robot.online = True
             self._resolve_waiters(robot)
             run = self.runs.get(serial)
+            if run is not None and robot.resync_pending:
+                self._reconcile(robot, run)
+            robot.resync_pending = False
             if run is not None:
                 self._advance(robot, run)
             self._check_battery(robot)
@@ -299,6 +306,7 @@ class FleetService:
     def _release(self, robot: RobotView, run: TripRun) -> None:
         order = run.trip.release_next()
         if order is not None:
+            run.last_order = order
             sent = self.link.send_order(robot.manufacturer, robot.robot_id, order)
             log.info("%s: order %s update %d released to node %d/%d", robot.robot_id, sent.orderId,
                      sent.orderUpdateId, run.trip.released_to, len(run.trip.nodes) - 1)
@@ -308,6 +316,39 @@ class FleetService:
             actionType=action_type, actionId=f"{action_type}-{uuid.uuid4().hex[:10]}", blockingType=blocking,
             actionParameters=[v.ActionParameter(key=k, value=val) for k, val in params.items()],
         )
+
+    # ------------------------------------------------------------ link resync
+    def resync(self, robots: list[RobotView] | None = None) -> None:
+        """Ask vehicles for their state (VDA 5050 stateRequest) after they, the broker or the fleet
+        reconnected; the answer is reconciled with the trip they should be on (``_reconcile``)."""
+        if self.link is None:
+            return
+        for robot in self.robots.values() if robots is None else robots:
+            robot.resync_pending = True
+            actions = [self._action("stateRequest", {})]
+            if not robot.action_types:
+                actions.append(self._action("factsheetRequest", {}))
+            self.link.send_instant_actions(robot.manufacturer, robot.robot_id, actions)
+
+    def _reconcile(self, robot: RobotView, run: TripRun) -> None:
+        """Resend the latest released order when the vehicle missed it while the link was down.
+
+        A resent update carries the orderUpdateId the vehicle may already have, which VDA 5050
+        (6.6.2) tells it to ignore: nothing is ever duplicated, and nothing released is lost."""
+        state, trip, order = robot.state, run.trip, run.last_order
+        if order is None:
+            return
+        missed_update = state.orderId == trip.order_id and state.orderUpdateId < trip.update_id
+        rejected = any(r.referenceKey == "orderId" and r.referenceValue == trip.order_id
+                       for e in state.errors for r in e.errorReferences or [])
+        missed_order = state.orderId != trip.order_id and trip.update_id == 0 and not state.nodeStates and not rejected
+        if missed_update or missed_order:
+            sent = self.link.send_order(robot.manufacturer, robot.robot_id, order)
+            log.warning("%s missed order %s update %d while away: resent", robot.robot_id, sent.orderId,
+                        sent.orderUpdateId)
+        elif state.orderId != trip.order_id:
+            log.error("%s reports order %r after reconnecting, not its trip %s: left for the technician",
+                      robot.robot_id, state.orderId, trip.order_id)
 
     # -------------------------------------------------------------- progress
     def _advance(self, robot: RobotView, run: TripRun) -> None:

@@ -1,7 +1,8 @@
 """The fleet manager's MQTT side: VDA 5050 master for vehicles and the elevator controllers' link.
 
 paho runs its own network thread; every received message is handed to the asyncio loop with
-``call_soon_threadsafe``, so the fleet service only ever runs on the loop's thread.
+``call_soon_threadsafe``, so the fleet service only ever runs on the loop's thread. Every (re)connect
+to the broker calls ``on_connected`` there too: after a broker restart the fleet asks for states.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ class MqttFleetMaster:
         on_vehicle: VehicleHandler,
         on_elevator: ElevatorHandler,
         client_id: str = "hallfleet-fleet-manager",
+        on_connected: Callable[[], None] = lambda: None,
     ) -> None:
         self._loop = loop
-        self._on_vehicle, self._on_elevator = on_vehicle, on_elevator
+        self._on_vehicle, self._on_elevator, self._on_connected = on_vehicle, on_elevator, on_connected
         self.headers: dict[tuple[str, str], v.HeaderIds] = {}
         self.client, self._address = make_client(client_id, url)
         self.client.on_connect = self._handle_connect
@@ -60,6 +62,7 @@ class MqttFleetMaster:
             (ev.STATE_TOPIC_FILTER, 0),
         ])
         self._loop.call_soon_threadsafe(self.connected.set)
+        self._loop.call_soon_threadsafe(self._on_connected)  # (re)connected: vehicles may have moved on
 
     def _handle_message(self, _c, _u, message: mqtt.MQTTMessage) -> None:
         try:

@@ -19,6 +19,7 @@ class RobotView:
     delivery_ids: list[str] = field(default_factory=list)
     trip_order_id: str | None = None
     needs_charge: bool = False  # set below the low threshold, cleared once charged (hysteresis)
+    resync_pending: bool = False  # a stateRequest is out after a reconnect: reconcile on the next state
 
     @property
     def map_id(self) -> str | None:

@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
             broker = EmbeddedBroker(port=settings.embedded_broker_port)
             await broker.start()
         master = MqttFleetMaster(settings.effective_mqtt_url, asyncio.get_running_loop(),
-                                 service.handle_vehicle, service.handle_elevator)
+                                 service.handle_vehicle, service.handle_elevator, on_connected=service.resync)
         service.link = master
         master.start()
         app.state.runtime = Runtime(settings, service, master, broker)

@@ -82,12 +82,20 @@ class VehicleSim:
         self.errors: list[v.Error] = []
         self.orders_seen = 0
         self.header_id = 0
+        self.link_up = True
+        self.updates_applied: list[tuple[str, int]] = []
+
+    def lose_link(self) -> None:
+        """The broker is out of reach: whatever the fleet sends now never arrives."""
+        self.take_orders()
+        self.link_up = False
 
     # -- orders
     def take_orders(self) -> None:
         orders = self.link.orders_for(self.serial)
-        for order in orders[self.orders_seen:]:
-            self._accept(order)
+        if self.link_up:
+            for order in orders[self.orders_seen:]:
+                self._accept(order)
         self.orders_seen = len(orders)
 
     def _accept(self, order: v.Order) -> None:
@@ -95,6 +103,8 @@ class VehicleSim:
             assert order.nodes[0].nodeId == self.node.nodeId, "a new order must start where the robot is"
             self.order_id, self.nodes, self.index = order.orderId, list(order.nodes), 0
             self.actions = {}
+        elif order.orderUpdateId == self.update_id:
+            return  # a resent update: nothing new (VDA 5050 6.6.2)
         else:
             assert order.orderUpdateId > self.update_id, "order updates must count up"
             first = order.nodes[0]
@@ -103,6 +113,7 @@ class VehicleSim:
                 "an update must start at the decision point"
             self.nodes = [n for n in self.nodes if n.sequenceId < first.sequenceId] + list(order.nodes)
         self.update_id = order.orderUpdateId
+        self.updates_applied.append((order.orderId, order.orderUpdateId))
         for node in order.nodes:
             for action in node.actions:
                 self.actions.setdefault(action.actionId, v.ActionState(
@@ -367,6 +378,54 @@ def test_cross_floor_delivery_from_window_to_level_3(fleet: Fleet, hall: Site) -
         assert "dr1" in service.runs and service.runs["dr1"].delivery_id == next_id
         assert fleet.state_of(next_id) == S.TO_PICKUP and fleet.store.get_delivery(next_id).robot_id == "dr1"
     run(scenario)
+
+
+# ----------------------------------------------------------------------------- a lost link
+def test_vehicle_back_from_a_lost_link_gets_the_update_it_missed_exactly_once(fleet: Fleet, hall: Site) -> None:
+    dr1 = fleet.robot("dr1", "dock-1")
+    delivery_id, _ = fleet.deliver()
+    dr1.drive()
+    dr1.finish(ha.LOAD_DOCUMENTS)
+    lobby = hall.place("lobby-E2-L1").waypoint_id
+    assert dr1.drive() == lobby
+
+    dr1.lose_link()
+    fleet.connection("dr1", v.ConnectionState.CONNECTIONBROKEN)  # the broker's last will
+    assert fleet.service.robots["dr1"].online is False
+    fleet.elevator(1, "open", "dr1")  # the car is there while dr1 hears nothing: update 1 is lost
+    assert dr1.drive() == lobby, "without the update the robot waits at the end of its base"
+
+    dr1.link_up = True
+    requests_before = len(fleet.link.instant_for("dr1", "stateRequest"))
+    fleet.connection("dr1", v.ConnectionState.ONLINE)
+    assert len(fleet.link.instant_for("dr1", "stateRequest")) == requests_before + 1
+    dr1.publish()  # its answer to the stateRequest: still on update 0
+    dr1.publish()  # and a routine state after that: nothing more is resent
+    order_id = fleet.link.orders_for("dr1")[0].orderId
+    assert [o.orderUpdateId for o in fleet.link.orders_for("dr1") if o.orderId == order_id] == [0, 1, 1]
+    assert dr1.drive() == "car-E2-L1"
+    assert dr1.updates_applied == [(order_id, 0), (order_id, 1)]
+    assert fleet.state_of(delivery_id) == S.IN_TRANSIT
+
+
+def test_vehicle_that_got_everything_is_sent_nothing_again_after_a_reconnect(fleet: Fleet) -> None:
+    dr1 = fleet.robot("dr1", "dock-1")
+    fleet.deliver()
+    dr1.drive()
+    orders_before = len(fleet.link.orders_for("dr1"))
+    fleet.connection("dr1", v.ConnectionState.CONNECTIONBROKEN)
+    fleet.connection("dr1", v.ConnectionState.ONLINE)
+    dr1.publish()
+    assert len(fleet.link.orders_for("dr1")) == orders_before
+
+
+def test_broker_reconnect_of_the_fleet_asks_every_vehicle_for_its_state(fleet: Fleet) -> None:
+    fleet.robot("dr1", "dock-1")
+    fleet.robot("gr1", "wait-A", kind="guidance")
+    before = {r: len(fleet.link.instant_for(r, "stateRequest")) for r in ("dr1", "gr1")}
+    fleet.service.resync()  # what the MQTT master calls on every (re)connect to the broker
+    assert {r: len(fleet.link.instant_for(r, "stateRequest")) for r in ("dr1", "gr1")} == \
+        {r: n + 1 for r, n in before.items()}
 
 
 # ----------------------------------------------------------------------------- dispatch

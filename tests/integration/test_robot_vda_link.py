@@ -7,7 +7,6 @@ on another's order or on where an earlier test left the robot.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
@@ -25,6 +24,7 @@ import pytest  # noqa: E402
 from hallfleet.protocol.pins import hash_pin  # noqa: E402
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
+from vda_schemas import KINDS, validator as schema_validator  # noqa: E402
 from robot_process import (  # noqa: E402
     SITE_DIR, VdaMaster, action, broker_reachable, order_graph, running_robot, wait_for,
 )
@@ -34,7 +34,6 @@ pytestmark = [
     pytest.mark.skipif(not broker_reachable(), reason="no MQTT broker (Mosquitto) on 127.0.0.1:1883"),
 ]
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "hallfleet" / "protocol" / "schemas"
 START_TIMEOUT_S = 30.0
 DRIVE_TIMEOUT_S = 40.0
 HOME_WAYPOINT = "wp-L1-dock-1"
@@ -46,25 +45,9 @@ def site():
     return load_site(SITE_DIR)
 
 
-def _fix_factsheet_blocking_types(schema: dict) -> None:
-    """The official 2.1.0 factsheet.schema puts the blockingTypes enum on the array itself, so no array can
-    match; the standard's text (6.15.1) says "array of enum" (same correction as tests/unit)."""
-    blocking = schema["properties"]["protocolFeatures"]["properties"]["agvActions"]["items"]["properties"]["blockingTypes"]
-    if "enum" in blocking and blocking.get("type") == "array":
-        blocking["items"] = {"type": "string", "enum": blocking.pop("enum")}
-
-
 @pytest.fixture(scope="module")
 def validators() -> dict[str, jsonschema.protocols.Validator]:
-    result = {}
-    for kind in ("connection", "factsheet", "state", "visualization", "order", "instantActions"):
-        schema = json.loads((SCHEMA_DIR / f"{kind}.schema").read_text(encoding="utf-8"))
-        if kind == "factsheet":
-            _fix_factsheet_blocking_types(schema)
-        cls = jsonschema.validators.validator_for(schema)
-        cls.check_schema(schema)
-        result[kind] = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    return result
+    return {kind: schema_validator(kind) for kind in KINDS}
 
 
 @pytest.fixture

@@ -4,37 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from functools import cache
-from pathlib import Path
 
-import jsonschema
 import pytest
 
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from hallfleet.protocol.pins import hash_pin
+from vda_schemas import validator
 from robots.core.vehicle import VehicleCore, VehiclePosition
 
-SCHEMAS = Path(v.__file__).resolve().parent / "schemas"
 TS = "2024-05-01T08:00:00.000Z"
-
-
-def _fix_factsheet_blocking_types(schema: dict) -> None:
-    """The official 2.1.0 factsheet.schema puts the enum of blockingTypes on the array itself, so no array
-    can ever match; the standard's text (6.15.1) says "array of enum". Validate against the intended schema."""
-    blocking = schema["properties"]["protocolFeatures"]["properties"]["agvActions"]["items"]["properties"]["blockingTypes"]
-    if "enum" in blocking and blocking.get("type") == "array":
-        blocking["items"] = {"type": "string", "enum": blocking.pop("enum")}
-
-
-@cache
-def validator(name: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((SCHEMAS / f"{name}.schema").read_text())
-    if name == "factsheet":
-        _fix_factsheet_blocking_types(schema)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def check(name: str, message: dict) -> None:
