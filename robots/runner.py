@@ -73,7 +73,9 @@ def build_nodes(run: RobotRun, site: Site, context=None) -> list:
         from robots.nodes.dialogue import DialogueNode
 
         nodes.append(SpeechNode(Pyttsx3Speaker(), wav_dir, context=context, namespace=ns))
-        knowledge = [Parameter("knowledge_file", value=str(site.folder / "service_items.yaml"))]
+        from hallfleet.knowledge import effective_catalog_path
+
+        knowledge = [Parameter("knowledge_file", value=str(effective_catalog_path(run.data_dir, site.folder)))]
         nodes.append(DialogueNode(parameter_overrides=knowledge, **common))
     nodes.append(VehicleAdapterNode(parameter_overrides=params, **common))
     return nodes

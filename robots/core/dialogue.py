@@ -1,7 +1,8 @@
 """A guidance robot's side of a conversation: greetings, answers, "say that again", language.
 
 Pure logic over a knowledge source (the hall's service-item knowledge base). It remembers the last
-answer per conversation so an elderly visitor can ask for it again, and answers in the language the
+answer per conversation so an elderly visitor can ask for it again, remembers the service being
+talked about so a follow-up ("那要带什么材料？") is answered about it, and answers in the language the
 visitor uses unless told otherwise.
 """
 
@@ -26,10 +27,11 @@ class KnowledgeAnswer(Protocol):
     item_id: str | None
     text: str
     language: str
+    needs_helper: bool
 
 
 class KnowledgeSource(Protocol):
-    def answer(self, question: str, language: str = ZH) -> KnowledgeAnswer: ...
+    def answer(self, question: str, language: str = ZH, context_item: str | None = None) -> KnowledgeAnswer: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Reply:
     language: str
     item_id: str | None  # knowledge-base entry, None for small talk or no match
     kind: str  # "answer", "greeting", "thanks", "repeat", "empty"
+    needs_helper: bool = False  # the knowledge base abstained: a staff helper should come
 
 
 def detect_language(text: str, requested: str = "") -> str:
@@ -55,6 +58,7 @@ class Dialogue:
     def __init__(self, knowledge: KnowledgeSource) -> None:
         self.knowledge = knowledge
         self.last: Reply | None = None
+        self.topic: str | None = None  # the service item the conversation is about, for follow-ups
 
     def respond(self, text: str, language: str = "") -> Reply:
         language = detect_language(text, language)
@@ -68,6 +72,8 @@ class Dialogue:
             return Reply(GREETING[language], language, None, "greeting")
         if _THANKS.match(text):
             return Reply(THANKS[language], language, None, "thanks")
-        answer = self.knowledge.answer(text, language)
-        self.last = Reply(answer.text, answer.language, answer.item_id, "answer")
+        answer = self.knowledge.answer(text, language, context_item=self.topic)
+        if answer.item_id is not None and not answer.item_id.startswith("hall:"):
+            self.topic = answer.item_id
+        self.last = Reply(answer.text, answer.language, answer.item_id, "answer", answer.needs_helper)
         return self.last

@@ -45,6 +45,24 @@ def test_english_visitors_get_english(dialogue: Dialogue) -> None:
     assert reply.language == "en" and reply.kind == "answer"
 
 
+def test_a_follow_up_is_answered_about_the_service_being_discussed(dialogue: Dialogue) -> None:
+    first = dialogue.respond("我想办居住证")
+    assert first.item_id == "residence-permit"
+    materials = dialogue.respond("那要带什么材料？")
+    assert materials.item_id == "residence-permit" and "租赁合同" in materials.text
+    fee = dialogue.respond("要收费吗")
+    assert fee.item_id == "residence-permit" and "不收费" in fee.text
+    dialogue.respond("厕所在哪里")  # a question about the building does not change the topic
+    assert dialogue.respond("多久能办好").item_id == "residence-permit"
+    assert dialogue.respond("那公积金提取要带什么").item_id == "housing-fund-withdrawal"
+
+
+def test_an_unanswerable_question_asks_for_a_helper(dialogue: Dialogue) -> None:
+    reply = dialogue.respond("推荐一只股票吧")
+    assert reply.item_id is None and reply.needs_helper and "帮办" in reply.text
+    assert not dialogue.respond("办营业执照要带什么材料？").needs_helper
+
+
 @pytest.mark.parametrize(("text", "requested", "expected"), [
     ("你好", "", "zh-CN"), ("hello", "", "en"), ("hello", "zh-CN", "zh-CN"), ("你好", "en", "en"),
 ])
