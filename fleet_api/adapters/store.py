@@ -8,6 +8,8 @@ The custody chain head (last seq + hash) lives in a one-row table that every app
 (``SELECT ... FOR UPDATE`` on PostgreSQL; the immediate transaction on SQLite): two writers can
 never fork the chain, and deleting the newest event is detectable because the head still names it.
 Times are stored as UTC ISO-8601 text with microseconds, identical on both databases.
+The schema is owned by the Alembic migrations in ``fleet_api/adapters/migrations``; the tables below
+mirror the newest revision (a test compares the two).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from fleet_api.adapters.migrations import INITIAL_TABLES, upgrade_to_head
 from fleet_api.domain.custody import (
     GENESIS_HASH,
     CustodyDraft,
@@ -179,13 +182,21 @@ def _row_to_notification(row: Any) -> Notification:
 class SqlStore:
     """Repository of deliveries and the custody log. Thread-safe (one engine, pooled connections)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        """Open the store, migrating the schema to the newest revision.
+
+        ``read_only``: for auditors — no migration and no chain head is created, so looking at a
+        database never changes the evidence; a database without HallFleet's tables is refused.
+        """
         self.url = url
         self.engine = _make_engine(url)
         self._memory_lock = threading.Lock()  # StaticPool shares one connection: serialize use
         self._shared_conn = isinstance(self.engine.pool, StaticPool)
+        if read_only:
+            self._require_tables()
+            return
         with self._tx() as conn:
-            metadata.create_all(conn, checkfirst=True)
+            upgrade_to_head(conn)
         self._ensure_head()
 
     def close(self) -> None:
@@ -197,6 +208,16 @@ class SqlStore:
         if not self._shared_conn:
             return self.engine.begin()
         return _LockedBegin(self.engine, self._memory_lock)
+
+    def _require_tables(self) -> None:
+        with self._tx() as conn:
+            missing = INITIAL_TABLES - set(sa.inspect(conn).get_table_names())
+        if missing:
+            self.close()
+            raise StoreError(
+                f"{make_url(self.url).render_as_string(hide_password=True)} is not a HallFleet database "
+                f"(missing tables: {', '.join(sorted(missing))})"
+            )
 
     def _ensure_head(self) -> None:
         try:
@@ -277,17 +298,42 @@ class SqlStore:
     def list_deliveries(
         self,
         states: Iterable[DeliveryState | str] | None = None,
-        limit: int = 200,
+        limit: int | None = 200,
         *,
         newest_first: bool = True,
+        created_from: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> list[Delivery]:
+        """Deliveries in the given states, created in [created_from, created_before); no limit: all."""
         q = sa.select(deliveries.c.id, deliveries.c.payload)
         if states is not None:
             q = q.where(deliveries.c.state.in_([DeliveryState(s).value for s in states]))
+        # created_at is canonical UTC text of fixed width, so text order is time order.
+        if created_from is not None:
+            q = q.where(deliveries.c.created_at >= iso_utc(created_from))
+        if created_before is not None:
+            q = q.where(deliveries.c.created_at < iso_utc(created_before))
         order = deliveries.c.created_at.desc() if newest_first else deliveries.c.created_at.asc()
-        q = q.order_by(order, deliveries.c.id).limit(limit)
+        q = q.order_by(order, deliveries.c.id)
+        if limit is not None:
+            q = q.limit(limit)
         with self._tx() as conn:
             rows = conn.execute(q).all()
+            history = self._history_for(conn, [r.id for r in rows])
+        return [self._from_payload(r.payload, history.get(r.id, [])) for r in rows]
+
+    def deliveries_with_document(self, barcode: str) -> list[Delivery]:
+        """Every delivery that carried the document ``barcode`` (oldest first)."""
+        # The payload is JSON text: narrow down with LIKE on the JSON-quoted barcode, then check exactly.
+        needle = json.dumps(barcode, ensure_ascii=False)
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q = (
+            sa.select(deliveries.c.id, deliveries.c.payload)
+            .where(deliveries.c.payload.like(f"%{escaped}%", escape="\\"))
+            .order_by(deliveries.c.created_at, deliveries.c.id)
+        )
+        with self._tx() as conn:
+            rows = [r for r in conn.execute(q).all() if barcode in {doc["barcode"] for doc in json.loads(r.payload)["documents"]}]
             history = self._history_for(conn, [r.id for r in rows])
         return [self._from_payload(r.payload, history.get(r.id, [])) for r in rows]
 
@@ -375,6 +421,14 @@ class SqlStore:
         with self._tx() as conn:
             rows = conn.execute(sa.select(custody_events).order_by(custody_events.c.seq)).all()
         return [_row_to_event(r) for r in rows]
+
+    def custody_records(self) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+        """The raw stored chain (rows as plain dicts, by seq) and its head (seq, hash), read in one
+        transaction. Raw, for auditors: a tampered row may not even parse as a CustodyEvent."""
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(custody_events).order_by(custody_events.c.seq)).all()
+            head = conn.execute(sa.select(custody_head.c.seq, custody_head.c.hash).where(custody_head.c.id == _HEAD_ID)).first()
+        return [dict(r._mapping) for r in rows], (None if head is None else (head.seq, head.hash))
 
     def verify_custody(self) -> list[str]:
         """Problems in the stored chain (alteration, deletion, reordering); empty when intact."""
