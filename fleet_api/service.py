@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from fleet_api.domain import deliveries as dl
+from fleet_api.domain import waiting as wt
 from hallfleet.knowledge import Answer, KnowledgeBase
 from fleet_api.domain.pins import generate_pin
 from fleet_api.domain.robots import RobotView
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 S = dl.DeliveryState
 LOW_BATTERY_PCT = 25.0  # below this an idle robot goes to charge
 CHARGED_PCT = 60.0  # a robot sent to charge takes deliveries again from here
+VISIT_SPEAK_TIMEOUT_S = 30.0  # a greeting not confirmed by then is given up (wall seconds)
 _OPEN_STATES = (S.ASSIGNED, S.TO_PICKUP, S.AWAITING_LOAD, S.LOADED, S.IN_TRANSIT, S.AWAITING_RECIPIENT)
 
 
@@ -61,6 +63,7 @@ class TripRun:
     reported: set[str] = field(default_factory=set)
     elevator_calls: set[tuple[str, int]] = field(default_factory=set)
     last_order: v.Order | None = None  # the latest order (update) released, to resend after a lost link
+    by_station: bool = False  # a vehicle of another make: VDA 5050 pick/drop at stations, no compartment PINs
 
 
 def utcnow() -> datetime:
@@ -94,6 +97,8 @@ class FleetService:
         self.homes: dict[str, str] = {}
         self._rejected: set[tuple[str, str]] = set()  # (delivery, robot): never offer it to that robot again
         self._charge_sent: dict[str, str] = {}  # robot -> startCharging actionId (once per low-battery episode)
+        self.queue = wt.QueueBook()  # visitors who wait: in memory only (see fleet_api/domain/waiting.py)
+        self.wait_rule = wt.WaitRule()
 
     # ------------------------------------------------------------ live events
     def subscribe(self) -> asyncio.Queue:
@@ -142,6 +147,7 @@ class FleetService:
             robot.resync_pending = False
             if run is not None:
                 self._advance(robot, run)
+            self._track_visit(robot)
             self._check_battery(robot)
             self.dispatch()
         elif kind == "visualization" and robot.state is not None and message.agvPosition is not None:
@@ -236,12 +242,12 @@ class FleetService:
         """Give waiting deliveries (urgent first, then oldest) to the nearest free delivery robot."""
         if self.link is None:
             return
-        if not any(r.is_free_for_delivery() and ha.LOAD_DOCUMENTS in r.action_types for r in self.robots.values()):
+        if not any(r.is_free_for_delivery() and self._carries_files(r) for r in self.robots.values()):
             return  # runs on every robot state: no store query while no robot could take a delivery
         waiting = self.store.list_deliveries(states=[S.REQUESTED])
         waiting.sort(key=lambda d: (d.priority != "urgent", d.created_at))
         for delivery in waiting:
-            free = [r for r in self.robots.values() if r.is_free_for_delivery() and ha.LOAD_DOCUMENTS in r.action_types
+            free = [r for r in self.robots.values() if r.is_free_for_delivery() and self._can_carry(r, delivery)
                     and (delivery.id, r.robot_id) not in self._rejected]
             if not free:
                 continue  # a later delivery may still suit a robot that refused this one
@@ -260,6 +266,22 @@ class FleetService:
                 continue
             _, robot, to_pickup = min(options, key=lambda o: o[0])
             self._start_delivery_trip(robot, delivery, to_pickup)
+
+    @staticmethod
+    def _carries_files(robot: RobotView) -> bool:
+        """Declares (factsheet) the actions a file transfer needs: ours lock files in compartments,
+        other makes move a sealed tote between stations with VDA 5050 pick and drop."""
+        if robot.kind == "thirdparty":
+            return {ha.PICK, ha.DROP} <= robot.action_types
+        return ha.LOAD_DOCUMENTS in robot.action_types
+
+    def _can_carry(self, robot: RobotView, delivery: dl.Delivery) -> bool:
+        if not self._carries_files(robot):
+            return False
+        if robot.kind != "thirdparty":
+            return True
+        sender, recipient = self.site.place(delivery.sender.place_id), self.site.place(delivery.recipient.place_id)
+        return sender.level == recipient.level and level_of_map(self.site, robot.map_id or "") == sender.level
 
     def _robot_waypoint(self, robot: RobotView) -> str | None:
         """Where the robot is on the lane graph; None while it reports no position on this site's maps."""
@@ -281,22 +303,34 @@ class FleetService:
             self._move(delivery, S.FAILED, f"no route: {exc}")
             return
         compartment = 1
-        recipient_pin = generate_pin()
-        self._recipient_pins[delivery.id] = recipient_pin
-        dl.set_recipient_pin(delivery, recipient_pin)
-        dl.assign(delivery, robot.robot_id, compartment, utcnow())
+        by_station = robot.kind == "thirdparty"
+        if by_station:
+            dl.assign(delivery, robot.robot_id, compartment, utcnow())
+            load = self._action(ha.PICK, self._station_params(delivery, delivery.sender.place_id), v.BlockingType.HARD)
+            unload = self._action(ha.DROP, self._station_params(delivery, delivery.recipient.place_id), v.BlockingType.HARD)
+        else:
+            recipient_pin = generate_pin()
+            self._recipient_pins[delivery.id] = recipient_pin
+            dl.set_recipient_pin(delivery, recipient_pin)
+            dl.assign(delivery, robot.robot_id, compartment, utcnow())
+            load = self._action(ha.LOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": compartment,
+                                                    "pinHash": delivery.sender_pin_hash}, v.BlockingType.HARD)
+            unload = self._action(ha.UNLOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": compartment,
+                                                        "pinHash": delivery.recipient_pin_hash}, v.BlockingType.HARD)
         self.store.save_delivery(delivery)
-        self._custody("assigned", delivery, "fleet", detail=f"robot {robot.robot_id} compartment {compartment}")
-        load = self._action(ha.LOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": compartment,
-                                                "pinHash": delivery.sender_pin_hash}, v.BlockingType.HARD)
-        unload = self._action(ha.UNLOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": compartment,
-                                                    "pinHash": delivery.recipient_pin_hash}, v.BlockingType.HARD)
+        self._custody("assigned", delivery, "fleet", detail=f"robot {robot.robot_id} compartment {compartment}"
+                      if not by_station else f"{robot.manufacturer} vehicle {robot.robot_id}, sealed tote by station")
         trip = build_trip(f"{delivery.id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [to_pickup, to_dest], [load, unload])
         run = TripRun(trip, delivery.id, load.actionId, unload.actionId,
-                      trip.stops[0].node_index, trip.stops[1].node_index)
+                      trip.stops[0].node_index, trip.stops[1].node_index, by_station=by_station)
         robot.delivery_ids = [delivery.id]
         self._begin(robot, run)
         self._move(delivery, S.TO_PICKUP, f"{robot.robot_id} is on its way to {delivery.sender.place_id}")
+
+    @staticmethod
+    def _station_params(delivery: dl.Delivery, place_id: str) -> dict[str, Any]:
+        """VDA 5050 pick/drop parameters: the files travel in a sealed tote named after the delivery."""
+        return {"stationType": "floor", "stationName": place_id, "loadType": "documentTote", "loadId": delivery.id}
 
     def _begin(self, robot: RobotView, run: TripRun) -> None:
         robot.trip_order_id = run.trip.order_id
@@ -422,6 +456,9 @@ class FleetService:
         load = robot.action_state(run.load_action_id)
         unload = robot.action_state(run.unload_action_id)
         sender_place = delivery.sender.place_id
+        if run.by_station:
+            self._track_station_delivery(robot, run, delivery, index)
+            return
         if delivery.state == S.TO_PICKUP and load and load.actionStatus in ("RUNNING", "INITIALIZING"):
             self._move(delivery, S.AWAITING_LOAD, f"{robot.robot_id} waits at {sender_place}: open compartment "
                                                   f"{delivery.compartment_id} with the sender PIN")
@@ -453,6 +490,33 @@ class FleetService:
             taker = self._openers.get((robot.robot_id, delivery.compartment_id), delivery.recipient.person)
             self._move(delivery, S.DELIVERED, f"taken out by {taker} at {delivery.recipient.place_id}")
             self._custody("delivered", delivery, taker, place_id=delivery.recipient.place_id)
+
+    def _track_station_delivery(self, robot: RobotView, run: TripRun, delivery: dl.Delivery, index: int) -> None:
+        """A vehicle of another make: the sealed tote is picked at the sender's station and dropped at
+        the recipient's; custody names the vehicle, the only one who handled it in between."""
+        pick, drop = robot.action_state(run.load_action_id), robot.action_state(run.unload_action_id)
+        sender_place, recipient_place = delivery.sender.place_id, delivery.recipient.place_id
+        if delivery.state == S.TO_PICKUP and pick and pick.actionStatus in ("RUNNING", "INITIALIZING", "FINISHED"):
+            self._move(delivery, S.AWAITING_LOAD, f"{robot.robot_id} picks the sealed tote up at {sender_place}")
+        if delivery.state == S.AWAITING_LOAD and pick and pick.actionStatus == "FINISHED":
+            self._move(delivery, S.LOADED, f"picked up by {robot.robot_id} at {sender_place}")
+            self._custody("loaded", delivery, robot.robot_id, place_id=sender_place, detail="sealed tote picked")
+            self.store.add_notification(recipient_place, delivery.id, f"文件 {delivery.id} 已出发，将放在本部门的收件点",
+                                        f"Files {delivery.id} are on their way to your department's drop station",
+                                        utcnow())
+        if delivery.state == S.LOADED and run.pickup_index is not None and index > run.pickup_index:
+            self._move(delivery, S.IN_TRANSIT, f"{robot.robot_id} left {sender_place}")
+            self._custody("departed", delivery, robot.robot_id, place_id=sender_place)
+        if delivery.state in (S.LOADED, S.IN_TRANSIT) and drop and drop.actionStatus in ("RUNNING", "INITIALIZING", "FINISHED"):
+            if delivery.state == S.LOADED:
+                self._move(delivery, S.IN_TRANSIT, f"{robot.robot_id} left {sender_place}")
+            self._move(delivery, S.AWAITING_RECIPIENT, f"{robot.robot_id} drops the tote at {recipient_place}")
+            self._custody("arrived", delivery, robot.robot_id, place_id=recipient_place)
+        if delivery.state == S.AWAITING_RECIPIENT and drop and drop.actionStatus == "FINISHED":
+            self._move(delivery, S.DELIVERED, f"dropped by {robot.robot_id} at {recipient_place}")
+            self._custody("delivered", delivery, robot.robot_id, place_id=recipient_place, detail="sealed tote dropped")
+            self.store.add_notification(recipient_place, delivery.id, f"文件 {delivery.id} 已放到收件点，请取件",
+                                        f"Files {delivery.id} are at your drop station: please collect them", utcnow())
 
     def _finish_run(self, robot: RobotView, go_home: bool) -> None:
         self.runs.pop(robot.robot_id, None)
@@ -643,3 +707,152 @@ class FleetService:
             log.error("%s could not speak: %s", robot.robot_id, exc)
             return answer, robot.robot_id, None
         return answer, robot.robot_id, wav_path or None
+
+    # ------------------------------------------------------- visitors who wait
+    async def watch_waiting(self, period_s: float = 1.0) -> None:
+        """Runs for the app's lifetime: waiting crosses the limit with time, not with an event."""
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                self.check_waits()
+            except Exception:  # one bad tick must not end the watch
+                log.exception("wait check failed")
+
+    def queue_event(self, number: str, event: wt.TicketEvent, at: datetime, *, service: str = "",
+                    zone_id: str = "", language: str = "zh-CN") -> wt.Applied:
+        """One event of the queue-ticket system; a visit still on its way is called off when the ticket is called."""
+        if zone_id:
+            self._waiting_zone(zone_id)
+        applied = self.queue.apply(number, event, at, service=service, zone_id=zone_id, language=language)
+        if applied.cancel is not None:
+            self._cancel_visit(applied.cancel, f"ticket {number} was {event.value} before the robot arrived")
+        if applied.outcome in (wt.Outcome.CREATED, wt.Outcome.UPDATED):
+            self._emit("queue", {"ticket": number, "event": event.value, "zone": applied.ticket.zone_id})
+            self.check_waits()
+        return applied
+
+    def _waiting_zone(self, zone_id: str):
+        try:
+            place = self.site.place(zone_id)
+        except SiteError:
+            raise FleetError(f"zone: unknown waiting zone {zone_id!r}", 400) from None
+        if place.kind != "waiting_zone":
+            raise FleetError(f"zone: {zone_id!r} is a {place.kind}, not a waiting zone", 400)
+        return place
+
+    def check_waits(self, now: datetime | None = None) -> None:
+        """Send the nearest free guidance robot to each ticket over the limit; give up on silent
+        greetings; bring robots that are done back home."""
+        if self.link is None:
+            return
+        now = now or utcnow()
+        for visit in self.queue.visits():
+            if visit.state == wt.VisitState.GREETING and (now - visit.arrived_at).total_seconds() > VISIT_SPEAK_TIMEOUT_S:
+                self._end_visit(visit, wt.VisitState.FAILED, f"{visit.robot_id} did not confirm the greeting", now)
+        due = self.queue.due(now, self.wait_rule.limit_min, self.wait_rule.time_scale)
+        if due:
+            starts = {r.robot_id: self._robot_waypoint(r) for r in self.robots.values() if self._free_for_visit(r)}
+            routes: dict[tuple[str, str], Route | None] = {}
+
+            def route_to(robot_id: str, zone_id: str) -> Route | None:
+                if (robot_id, zone_id) not in routes:
+                    try:
+                        routes[robot_id, zone_id] = plan_route(self.site, starts[robot_id],
+                                                               self.site.place(zone_id).waypoint_id)
+                    except NoRouteError:
+                        routes[robot_id, zone_id] = None
+                return routes[robot_id, zone_id]
+
+            free = [robot_id for robot_id, start in starts.items() if start is not None]
+            for ticket, robot_id in wt.assign(due, free, lambda r, z: getattr(route_to(r, z), "distance_m", None)):
+                self._start_visit(self.robots[robot_id], ticket, route_to(robot_id, ticket.zone_id), now)
+        self._send_guides_home(now)
+
+    def _free_for_visit(self, robot: RobotView) -> bool:
+        """A guidance robot that is online, well, can speak and is on no trip or visit."""
+        return (robot.kind == "guidance" and robot.online and robot.state is not None and not robot.fatal
+                and robot.e_stop == "NONE" and not robot.needs_charge and ha.SPEAK in robot.action_types
+                and robot.robot_id not in self.runs and robot.trip_order_id is None
+                and self.queue.active_visit(robot.robot_id) is None)
+
+    def _start_visit(self, robot: RobotView, ticket: wt.Ticket, route: Route, now: datetime) -> None:
+        visit = self.queue.start_visit(ticket, robot.robot_id, f"visit-{uuid.uuid4().hex[:8]}", now)
+        log.info("%s goes to ticket %s in %s (%.0f m)", robot.robot_id, ticket.number, ticket.zone_id, route.distance_m)
+        if route.distance_m < 0.01:  # already there
+            self._emit("visit", visit.to_dict())
+            self._greet(robot, visit, now)
+            return
+        trip = build_trip(f"visit-{ticket.number}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [None])
+        visit.order_id = trip.order_id
+        self._begin(robot, TripRun(trip, None))
+        self._emit("visit", visit.to_dict())
+
+    def _track_visit(self, robot: RobotView) -> None:
+        """On each state: a visit's robot arrived (greet), stopped short (failed) or finished speaking."""
+        visit = self.queue.active_visit(robot.robot_id)
+        if visit is None:
+            return
+        state, now = robot.state, utcnow()
+        if visit.state == wt.VisitState.EN_ROUTE:
+            run = self.runs.get(robot.robot_id)
+            if run is not None and run.trip.order_id == visit.order_id:
+                return  # still on its way
+            if state.lastNodeId == self.site.place(visit.zone_id).waypoint_id and not state.nodeStates:
+                self._greet(robot, visit, now)
+            else:
+                self._end_visit(visit, wt.VisitState.FAILED, f"{robot.robot_id} stopped before {visit.zone_id}", now)
+        elif visit.state == wt.VisitState.GREETING and visit.speak_action_id:
+            spoken = robot.action_state(visit.speak_action_id)
+            if spoken and spoken.actionStatus == "FINISHED":
+                visit.wav_path = spoken.resultDescription or None
+                self._end_visit(visit, wt.VisitState.GREETED, "", now)
+            elif spoken and spoken.actionStatus == "FAILED":
+                self._end_visit(visit, wt.VisitState.FAILED, f"speech failed: {spoken.resultDescription}", now)
+
+    def _greet(self, robot: RobotView, visit: wt.Visit, now: datetime) -> None:
+        """Arrived: say the ticket number and how long its holder has waited (counted now, not at dispatch)."""
+        visit.arrived_at = now
+        ticket = self.queue.ticket_of(visit)
+        if ticket is None or ticket.status != wt.TicketStatus.WAITING:
+            self._end_visit(visit, wt.VisitState.CANCELLED, "ticket was called before the greeting", now)
+            return
+        minutes = int(wt.waited_min(ticket.issued_at, now, self.wait_rule.time_scale))
+        action = self._action(ha.SPEAK, {"text": wt.greeting(ticket.number, minutes, visit.language),
+                                         "language": visit.language})
+        visit.state, visit.speak_action_id, visit.waited_min = wt.VisitState.GREETING, action.actionId, minutes
+        self.link.send_instant_actions(robot.manufacturer, robot.robot_id, [action])
+        self._emit("visit", visit.to_dict())
+
+    def _cancel_visit(self, visit: wt.Visit, reason: str) -> None:
+        """Stop the robot; it goes straight on to another ticket over the limit, or home."""
+        now = utcnow()
+        self._end_visit(visit, wt.VisitState.CANCELLED, reason, now)
+        visit.home_sent = True
+        robot, run = self.robots.get(visit.robot_id), self.runs.get(visit.robot_id)
+        if robot is None or run is None or run.trip.order_id != visit.order_id:
+            return
+        self.link.send_instant_actions(robot.manufacturer, robot.robot_id, [self._action("cancelOrder", {})])
+        self._finish_run(robot, go_home=False)
+        self.check_waits(now)
+        if self.queue.active_visit(robot.robot_id) is None:
+            self.send_home(robot)
+
+    def _end_visit(self, visit: wt.Visit, state: wt.VisitState, note: str, now: datetime) -> None:
+        wt.end_visit(visit, state, now, note)
+        (log.warning if state == wt.VisitState.FAILED else log.info)(
+            "visit %s of %s to ticket %s: %s %s", visit.visit_id, visit.robot_id, visit.ticket, state.value, note)
+        self._emit("visit", visit.to_dict())
+
+    def _send_guides_home(self, now: datetime) -> None:
+        """A robot whose last visit ended stays to help for ``stay_min`` hall minutes, then goes home."""
+        latest: dict[str, wt.Visit] = {}
+        for visit in self.queue.visits():  # newest first
+            latest.setdefault(visit.robot_id, visit)
+        for robot_id, visit in latest.items():
+            robot = self.robots.get(robot_id)
+            if visit.home_sent or visit.state.active or robot is None or not self._free_for_visit(robot):
+                continue
+            if wt.waited_min(visit.ended_at, now, self.wait_rule.time_scale) >= self.wait_rule.stay_min:
+                visit.home_sent = True
+                self.send_home(robot)
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     database_url: str | None = None  # None: SQLite file in data_dir
     site_dir: Path = DEFAULT_SITE
     fleet_file: Path = DEFAULT_FLEET
+    wait_limit_min: float = Field(15.0, gt=0)  # a ticket waiting longer gets a guidance robot's visit
+    visit_stay_min: float = Field(2.0, ge=0)  # after greeting, the robot stays this long before going home
+    # The simulated demo hall runs faster than the wall clock: queue waiting times are multiplied by
+    # this (the demo passes its time scale; 1 in a real hall).
+    time_scale: float = Field(1.0, gt=0)
 
     @field_validator("http_host")
     @classmethod

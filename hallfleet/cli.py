@@ -12,6 +12,8 @@ import typer
 from fleet_api.settings import DEFAULT_FLEET, DEFAULT_SITE
 from hallfleet.cli_map import map_app
 from hallfleet.cli_broker import broker_app
+from hallfleet.cli_kb import kb_app
+from hallfleet.cli_audit import audit_app
 
 app = typer.Typer(help="HallFleet: document delivery and guidance robots for a government service hall.",
                   no_args_is_help=True, add_completion=False)
@@ -21,6 +23,8 @@ app.add_typer(fleet_app, name="fleet")
 app.add_typer(robot_app, name="robot")
 app.add_typer(map_app, name="map")
 app.add_typer(broker_app, name="broker")
+app.add_typer(kb_app, name="kb")
+app.add_typer(audit_app, name="audit")
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="where the SQLite file, logs and speech WAVs go")]
 MqttUrl = Annotated[Optional[str], typer.Option("--mqtt-url", help="external broker, e.g. mqtt://127.0.0.1:1883; default: embedded")]
@@ -60,6 +64,7 @@ def fleet_serve(
     database_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL; default SQLite in --data-dir")] = None,
     site: SiteDir = DEFAULT_SITE,
     fleet: FleetFile = DEFAULT_FLEET,
+    time_scale: Annotated[float, typer.Option(help="simulated hall speed-up (queue waiting times); 1 in a real hall")] = 1.0,
 ) -> None:
     """Serve the fleet manager (HTTP API + pages, MQTT master, embedded broker unless --mqtt-url)."""
     import uvicorn
@@ -69,7 +74,7 @@ def fleet_serve(
 
     _logging()
     settings = Settings(http_port=http_port, mqtt_url=mqtt_url, embedded_broker_port=broker_port, data_dir=data_dir,
-                        database_url=database_url, site_dir=site, fleet_file=fleet)
+                        database_url=database_url, site_dir=site, fleet_file=fleet, time_scale=time_scale)
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
 
 

@@ -65,7 +65,8 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
     run_dir = data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     fleet_args = ["-m", "hallfleet.cli", "fleet", "serve", "--http-port", str(options.http_port),
-                  "--data-dir", str(data_dir), "--site", str(options.site_dir), "--fleet", str(options.fleet_file)]
+                  "--data-dir", str(data_dir), "--site", str(options.site_dir), "--fleet", str(options.fleet_file),
+                  "--time-scale", str(options.time_scale)]
     fleet_args += ["--mqtt-url", options.mqtt_url] if options.mqtt_url else ["--broker-port", str(options.broker_port)]
     supervisor.start("fleet-manager", fleet_args)
     base_url = f"http://127.0.0.1:{options.http_port}"
@@ -91,6 +92,12 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
     expected = {s.robot_id for s in fleet.robots if s.kind != "thirdparty"}
     _wait_robots(base_url, expected, supervisor, options.startup_timeout_s)
     return base_url
+
+
+def start_queue_tickets(base_url: str, options: DemoOptions, supervisor: Supervisor) -> None:
+    """The hall's queue-ticket system, simulated: tickets are issued, wait, are called (some too late)."""
+    supervisor.start("queue-tickets", ["-m", "hallfleet.sim.queue_tickets", "--base-url", base_url,
+                                       "--time-scale", str(options.time_scale)])
 
 
 def _check_alive(supervisor: Supervisor) -> None:
@@ -138,6 +145,7 @@ def run_demo(options: DemoOptions, smoke: bool = False) -> int:
     try:
         with interrupted_by_signals():
             base_url = start_hall(options, supervisor)
+            start_queue_tickets(base_url, options, supervisor)
             if smoke:
                 from hallfleet.smoke import run_smoke
 

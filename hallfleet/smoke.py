@@ -100,4 +100,8 @@ def run_smoke(base_url: str) -> dict[str, Any]:
             summary.update(spoken=bool(body["spoken"]), answer=body["answer"][:80], item_id=body["item_id"], wav_path=body["wav_path"])
         else:
             summary["ask_error"] = f"{answer.status_code} {answer.text}"
+        # the demo's queue-ticket simulator runs alongside: which robot went to which ticket that waited too long
+        visits = client.get("/api/queue/visits")
+        if visits.status_code == 200:
+            summary["queue_visits"] = [{k: x[k] for k in ("ticket", "robot_id", "state", "waited_min")} for x in visits.json()]
     return summary

@@ -49,8 +49,9 @@ class RobotView:
         return self.needs_charge
 
     def is_free_for_delivery(self, min_battery_pct: float = 20.0) -> bool:
+        """Free to carry files: our delivery robots, and vehicles of other makes (same-floor work only)."""
         return (
-            self.kind == "delivery"
+            self.kind in ("delivery", "thirdparty")
             and self.online
             and self.state is not None
             and not self.delivery_ids

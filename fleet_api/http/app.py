@@ -20,8 +20,10 @@ from fleet_api.adapters.embedded_broker import EmbeddedBroker
 from fleet_api.adapters.mqtt_master import MqttFleetMaster
 from fleet_api.adapters.store import SqlStore
 from fleet_api.domain.deliveries import DeliveryValidationError, IllegalTransition
-from hallfleet.knowledge import KnowledgeBase
-from fleet_api.http import routes_api, routes_pages
+from fleet_api.domain.waiting import WaitRule
+from hallfleet.knowledge import KnowledgeBase, effective_catalog_path
+from fleet_api.http import routes_api, routes_pages, routes_queue
+from fleet_api.http import routes_figures
 from fleet_api.service import FleetError, FleetService
 from fleet_api.settings import Settings
 from hallfleet.fleet_file import load_fleet
@@ -45,7 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         site = load_site(settings.site_dir)
         store = SqlStore(settings.effective_database_url)
-        knowledge = KnowledgeBase.load(settings.site_dir / "service_items.yaml")
+        knowledge = KnowledgeBase.load(effective_catalog_path(settings.data_dir, settings.site_dir))
         service = FleetService(site, store, knowledge)
         for spec in load_fleet(settings.fleet_file).robots:
             service.register_robot(spec.robot_id, spec.manufacturer, spec.kind, spec.home_place_id)
@@ -57,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
                                  service.handle_vehicle, service.handle_elevator, on_connected=service.resync)
         service.link = master
         master.start()
+        service.wait_rule = WaitRule(settings.wait_limit_min, settings.visit_stay_min, settings.time_scale)
+        wait_watch = asyncio.create_task(service.watch_waiting())
         app.state.runtime = Runtime(settings, service, master, broker)
         # Start-up leaves ~140k long-lived objects (site, maps, models); a full collection over them
         # stalled the loop 100-170 ms under telemetry load (bench/telemetry.py). Move them out of GC.
@@ -66,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            wait_watch.cancel()
             master.stop()
             if broker is not None:
                 await broker.stop()
@@ -75,6 +80,8 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Document delivery and visitor guidance robots of a government service hall.")
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_figures.router)
+    app.include_router(routes_queue.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.exception_handler(FleetError)

@@ -17,6 +17,8 @@ SPEAK = "speak"
 EMERGENCY_STOP = "emergencyStop"  # ours: VDA 5050 has no remote e-stop action
 RESET_EMERGENCY_STOP = "resetEmergencyStop"
 START_CHARGING = "startCharging"  # VDA 5050 predefined
+PICK = "pick"  # VDA 5050 predefined: what other makes' vehicles offer for same-floor transfers
+DROP = "drop"  # VDA 5050 predefined
 STOP_CHARGING = "stopCharging"  # VDA 5050 predefined
 STANDARD_INSTANT = ("cancelOrder", "startPause", "stopPause", "stateRequest", "factsheetRequest")
 

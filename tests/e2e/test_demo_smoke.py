@@ -42,6 +42,9 @@ def test_smoke_run_delivers_across_floors_and_speaks(tmp_path: Path) -> None:
         assert wav.getframerate() == 22050 and wav.getnchannels() == 1
         assert wav.getnframes() / wav.getframerate() > 2.0
     assert "营业执照" in summary["answer"]
+    # the queue-ticket simulator's oldest ticket waited too long: the guidance robot went and greeted it
+    assert any(v["robot_id"] == "gr1" and v["state"] == "greeted" and v["waited_min"] >= 15
+               for v in summary["queue_visits"]), summary["queue_visits"]
     # everything it started has stopped: firmware simulators remove their pty links on exit
     assert not list((data_dir / "run").glob("*.tty"))
     assert (data_dir / "hallfleet.db").exists()

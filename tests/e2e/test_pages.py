@@ -188,7 +188,9 @@ def test_technician_page_lists_the_four_robots_offline(page, fleet_url):
         sync_api.expect(row).to_have_class(re.compile(r"\boffline\b"))
         sync_api.expect(row.locator("td.activity")).to_have_text("离线")
     sync_api.expect(page.locator("#count-online")).to_have_text("在线 0 / 共 4")
+    sync_api.expect(page.locator("#visits")).to_have_text("暂无等候超时的号码")  # no guidance robot visit yet
 
     page.click("[data-lang-toggle]")
     sync_api.expect(page.locator("tr[data-robot='gr1'] td.activity")).to_have_text("offline")
     sync_api.expect(page.locator("#count-online")).to_have_text("Online 0 / 4")
+    sync_api.expect(page.locator("#visits")).to_have_text("No ticket has waited too long yet")

@@ -428,6 +428,45 @@ def test_broker_reconnect_of_the_fleet_asks_every_vehicle_for_its_state(fleet: F
         {r: n + 1 for r, n in before.items()}
 
 
+# ----------------------------------------------------------------------------- other makes
+def pick_drop_factsheet(manufacturer: str, serial: str) -> dict[str, Any]:
+    """A plain VDA 5050 vehicle of another make: drives, picks and drops, nothing of ours."""
+    sheet = ha.build_factsheet(manufacturer, serial, "delivery")
+    sheet["protocolFeatures"]["agvActions"] = [
+        {"actionType": t, "actionScopes": ["NODE"], "blockingTypes": ["HARD"]} for t in ("pick", "drop")]
+    return sheet
+
+
+def test_same_floor_transfer_goes_to_another_make_by_pick_and_drop(fleet: Fleet, hall: Site) -> None:
+    tp = fleet.robot("tp1", "park-1", kind="thirdparty", manufacturer="OtherCo",
+                     factsheet=pick_drop_factsheet("OtherCo", "tp1"))
+    delivery_id, _ = fleet.deliver(sender_place="win-A01", recipient_place="win-C01")
+    assert fleet.store.get_delivery(delivery_id).robot_id == "tp1"
+    order = fleet.link.orders_for("tp1")[0]
+    actions = [(n.nodeId, a.actionType, {p.key: p.value for p in a.actionParameters}) for n in order.nodes for a in n.actions]
+    assert [(node, kind) for node, kind, _ in actions] == [
+        (hall.place("win-A01").waypoint_id, "pick"), (hall.place("win-C01").waypoint_id, "drop")]
+    assert all(params["loadId"] == delivery_id for _, _, params in actions)
+
+    tp.drive()
+    tp.finish("pick")
+    assert fleet.state_of(delivery_id) == S.LOADED
+    tp.drive()
+    tp.finish("drop")
+    assert fleet.state_of(delivery_id) == S.DELIVERED
+    custody = fleet.store.custody_for(delivery_id)
+    assert [(e.kind, e.actor) for e in custody if e.kind in ("loaded", "delivered")] == [("loaded", "tp1"), ("delivered", "tp1")]
+    assert fleet.store.verify_custody() == []
+
+
+def test_cross_floor_work_never_goes_to_another_make(fleet: Fleet) -> None:
+    fleet.robot("tp1", "park-1", kind="thirdparty", manufacturer="OtherCo", factsheet=pick_drop_factsheet("OtherCo", "tp1"))
+    delivery_id, _ = fleet.deliver(sender_place="win-A01", recipient_place="dept-hrss")  # level 3: the elevator
+    assert fleet.state_of(delivery_id) == S.REQUESTED and fleet.link.orders_for("tp1") == []
+    fleet.robot("dr1", "dock-1")
+    assert fleet.store.get_delivery(delivery_id).robot_id == "dr1"
+
+
 # ----------------------------------------------------------------------------- dispatch
 def test_robot_without_load_documents_is_never_assigned(fleet: Fleet) -> None:
     no_load = ha.build_factsheet("OtherCo", "tp1", "guidance")  # speaks, cannot carry files

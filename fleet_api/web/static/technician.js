@@ -13,6 +13,7 @@
   const robots = new Map();       // id -> robot summary
   const elevators = new Map();    // elevatorId -> status
   const deliveryStates = new Map(); // delivery id -> state
+  const visits = new Map();       // visit id -> a guidance robot's visit to a ticket that waited too long
   let levels = [];
 
   const hasErrors = (r) => (r.errors || []).length > 0 || r.activity === "error";
@@ -98,6 +99,20 @@
         h("td", {}, e.fault || "—"))))));
   }
 
+  function renderVisits() {
+    const list = [...visits.values()].sort((a, b) => b.started_at.localeCompare(a.started_at)).slice(0, 20);
+    if (!list.length) { $("visits").replaceChildren(h("p", { class: "muted" }, t("tech.novisits"))); return; }
+    const cols = ["tech.col.ticket", "tech.col.zone", "tech.col.robot", "tech.col.visit", "tech.col.waited"];
+    $("visits").replaceChildren(h("table", { "data-testid": "visits-table" },
+      h("thead", {}, h("tr", {}, cols.map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, list.map((v) => h("tr", { "data-visit": v.visit_id, class: v.state === "failed" ? "has-error" : null },
+        h("td", {}, h("strong", {}, v.ticket)),
+        h("td", {}, v.zone),
+        h("td", {}, v.robot_id),
+        h("td", { title: v.note || "" }, HF.label("tech.visit", v.state)),
+        h("td", {}, v.waited_min === null || v.waited_min === undefined ? "—" : String(v.waited_min)))))));
+  }
+
   function svg(tag, attrs, text) {
     const el = document.createElementNS(SVG, tag);
     for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -144,7 +159,7 @@
     $("nopos").textContent = unplaced.length ? t("tech.nopos", { ids: unplaced.join(", ") }) : "";
   }
 
-  function renderAll() { renderCounts(); renderRobots(); renderElevators(); renderFloors(); }
+  function renderAll() { renderCounts(); renderRobots(); renderElevators(); renderVisits(); renderFloors(); }
 
   let pending = false;
   function renderSoon() {  // coalesce bursts of robot states into one repaint per frame
@@ -154,10 +169,11 @@
   }
 
   async function loadAll() {
-    const [rs, es, ds, ps] = await Promise.all([
+    const [rs, es, ds, ps, vs] = await Promise.all([
       api("GET", "/api/robots"), api("GET", "/api/elevators"),
-      api("GET", "/api/deliveries?limit=500"), api("GET", "/api/places"),
+      api("GET", "/api/deliveries?limit=500"), api("GET", "/api/places"), api("GET", "/api/queue/visits"),
     ]);
+    visits.clear(); vs.forEach((v) => visits.set(v.visit_id, v));
     robots.clear(); rs.forEach((r) => robots.set(r.id, r));
     elevators.clear(); es.forEach((e) => elevators.set(e.elevatorId, e));
     deliveryStates.clear(); ds.forEach((d) => deliveryStates.set(d.id, d.state));
@@ -186,6 +202,7 @@
     robot: (r) => { robots.set(r.id, { ...robots.get(r.id), ...r }); renderSoon(); },
     elevator: (e) => { elevators.set(e.elevatorId, e); renderSoon(); },
     delivery: (d) => { deliveryStates.set(d.id, d.state); renderSoon(); },
+    visit: (v) => { visits.set(v.visit_id, v); renderSoon(); },
   }, setLive);
   setInterval(() => { loadAll().catch(reportError); }, REFRESH_S * 1000);
 })();

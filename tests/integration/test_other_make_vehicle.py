@@ -1,0 +1,107 @@
+"""A vehicle of another make joins by configuration and gets the work it can do (same-floor pick/drop).
+
+The real fleet manager (``hallfleet fleet serve``) on the local Mosquitto, a fleet file naming the
+vehicle, and tests/integration/othermake_vehicle.py: a VDA 5050 vehicle written from the standard
+alone, sharing no code with HallFleet's robots.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maps.site import load_site
+from othermake_vehicle import OtherMakeVehicle
+from robot_process import REPO_ROOT, SITE_DIR, broker_reachable, wait_for
+from support import free_port, stop_process
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not broker_reachable(), reason="no MQTT broker (Mosquitto) on 127.0.0.1:1883"),
+]
+
+MAKER = "OtherMake"
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10.0) as response:
+        return json.loads(response.read())
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10.0) as response:
+        return json.loads(response.read())
+
+
+def _up(url: str) -> bool:
+    try:
+        _get(url)
+        return True
+    except (urllib.error.URLError, ConnectionError, OSError):
+        return False
+
+
+@pytest.fixture
+def fleet_with_other_make(tmp_path: Path):
+    serial = f"om{secrets.token_hex(3)}"
+    ours = f"dr{secrets.token_hex(3)}"  # declared, never started: cross-floor work waits for it
+    fleet_file = tmp_path / "fleet.yaml"
+    fleet_file.write_text(
+        "manufacturer: HallFleet\nrobots:\n"
+        f"  - {{id: {serial}, kind: thirdparty, manufacturer: {MAKER}, home: park-1}}\n"
+        f"  - {{id: {ours}, kind: delivery, home: dock-1, compartments: 4}}\n", encoding="utf-8")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "fleet.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hallfleet.cli", "fleet", "serve", "--http-port", str(port),
+         "--mqtt-url", "mqtt://127.0.0.1:1883", "--data-dir", str(tmp_path / "data"), "--fleet", str(fleet_file)],
+        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    vehicle = None
+    try:
+        wait_for(lambda: _up(f"{base}/api/health") or proc.poll() is not None, 60.0, "the fleet manager")
+        assert proc.poll() is None, (tmp_path / "fleet.log").read_text(errors="replace")
+        site = load_site(SITE_DIR)
+        park = site.place("park-1")
+        waypoint = site.waypoint(park.waypoint_id)
+        vehicle = OtherMakeVehicle(MAKER, serial, waypoint.x_m, waypoint.y_m, site.map_id(park.level), waypoint.id)
+        wait_for(lambda: any(r["id"] == serial and r["online"] for r in _get(f"{base}/api/robots")), 20.0,
+                 f"{serial} online in the fleet")
+        yield base, vehicle, tmp_path
+    finally:
+        if vehicle is not None:
+            vehicle.close()
+        stop_process(proc)
+        log.close()
+
+
+def test_other_make_carries_a_same_floor_transfer_and_never_gets_cross_floor_work(fleet_with_other_make) -> None:
+    base, vehicle, tmp_path = fleet_with_other_make
+    same_floor = _post(f"{base}/api/deliveries", {
+        "sender": {"place_id": "win-A01", "person": "王敏"}, "recipient": {"place_id": "win-C01", "person": "李强"},
+        "documents": [{"barcode": "SH-OM-1", "title": "社保转移申请"}]})["delivery"]
+    done = wait_for(lambda: (d := _get(f"{base}/api/deliveries/{same_floor['id']}"))["state"] == "delivered" and d,
+                    30.0, "the same-floor transfer delivered by the other make")
+    assert done["robot_id"] == vehicle.serial
+    kinds = [(e["kind"], e["actor"]) for e in done["custody"]]
+    assert ("loaded", vehicle.serial) in kinds and ("delivered", vehicle.serial) in kinds
+    sent_actions = {a["actionType"] for o in vehicle.orders_received for n in o["nodes"] for a in n.get("actions", [])}
+    assert sent_actions <= {"pick", "drop"}, f"the fleet sent actions the vehicle never declared: {sent_actions}"
+    assert {"pick", "drop"} <= sent_actions
+
+    cross_floor = _post(f"{base}/api/deliveries", {
+        "sender": {"place_id": "win-A01", "person": "王敏"}, "recipient": {"place_id": "dept-hrss", "person": "赵敏"},
+        "documents": [{"barcode": "SH-OM-2", "title": "营业执照申请"}]})["delivery"]
+    time.sleep(3.0)  # the vehicle is free and online; the fleet must still not give it an elevator ride
+    assert _get(f"{base}/api/deliveries/{cross_floor['id']}")["state"] == "requested"
+    assert not any(cross_floor["id"] in json.dumps(o) for o in vehicle.orders_received)
