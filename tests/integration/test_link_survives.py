@@ -101,21 +101,22 @@ def test_robot_finishes_its_base_while_the_broker_is_down_and_reports_it_after_t
     base_end = route[3]
     nodes, edges = order_graph(site, route, released_count=4)  # base: 4 nodes; the rest is horizon
     master.send_order("ls-drive", nodes, edges)
-    master.wait_state(lambda s: s["orderId"] == "ls-drive" and s["driving"], 10.0, "driving on ls-drive")
+    before = master.wait_state(lambda s: s["orderId"] == "ls-drive" and s["driving"], 10.0, "driving on ls-drive")
 
     broker.stop()  # mid-drive: the robot hears nothing more and can report nothing
-    time.sleep(3.0)  # time-compressed 10x: far longer than the rest of the base takes
+    time.sleep(5.0)  # 50 s of simulated time without a broker
     broker.start()
 
-    online = master.wait("connection", lambda m: m["connectionState"] == "ONLINE", 20.0,
-                         "the robot's ONLINE connection again after the restart", after_s=time.monotonic() - 1.0)
-    assert online["connectionState"] == "ONLINE"
+    master.wait("connection", lambda m: m["connectionState"] == "ONLINE", 20.0,
+                "the robot's ONLINE connection again after the restart", after_s=time.monotonic() - 1.0)
     after_s = time.monotonic()
     master.send_instant({"actionType": "stateRequest", "actionId": "ls-sr", "blockingType": "NONE"})
-    state = master.wait_state(lambda s: s["orderId"] == "ls-drive", 20.0, "a state after the stateRequest",
+    first = master.wait_state(lambda s: s["orderId"] == "ls-drive", 20.0, "a state after the stateRequest",
                               after_s=after_s)
+    assert route.index(first["lastNodeId"]) > route.index(before["lastNodeId"]), "it drove on while offline"
+    state = master.wait_state(lambda s: s["orderId"] == "ls-drive" and not s["driving"], 40.0,
+                              "the robot waiting at the end of its base", after_s=after_s)
     assert state["lastNodeId"] == base_end, f"it should wait at the end of its base:\n{process.log()}"
-    assert state["driving"] is False
     assert [n["nodeId"] for n in state["nodeStates"]] == route[4:], "the horizon is still there, unreleased"
     assert not any(n["released"] for n in state["nodeStates"])
 
