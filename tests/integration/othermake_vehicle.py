@@ -37,6 +37,7 @@ class OtherMakeVehicle:
         self.actions: dict[str, dict[str, Any]] = {}  # actionId -> actionState
         self.running_since: dict[str, float] = {}
         self.orders_received: list[dict[str, Any]] = []
+        self.instant_actions_received: list[dict[str, Any]] = []
         self.header_ids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -114,7 +115,8 @@ class OtherMakeVehicle:
                 self.orders_received.append(payload)
                 self._take_order(payload)
         elif message.topic.endswith("/instantActions"):
-            pass  # stateRequest and the like: the periodic state answers them
+            with self._lock:  # stateRequest and the like: the state published below answers them
+                self.instant_actions_received.extend(payload.get("actions", []))
         self.publish_state()
 
     def _take_order(self, order: dict[str, Any]) -> None:

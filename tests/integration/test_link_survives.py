@@ -23,6 +23,7 @@ import pytest  # noqa: E402
 
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
+from fleet_process import fleet_manager, get_json, post_json, start_other_make, write_other_make_fleet  # noqa: E402
 from robot_process import SITE_DIR, RobotProcess, VdaMaster, order_graph, unique_robot_id, wait_for  # noqa: E402
 from support import free_port, stop_process  # noqa: E402
 
@@ -138,3 +139,37 @@ def test_robot_reconnects_after_repeated_broker_restarts(link) -> None:
                     f"ONLINE after restart {attempt + 1}", after_s=time.monotonic() - 1.0)
         master.wait_state(lambda s: s.get("agvPosition") is not None, 20.0, f"states after restart {attempt + 1}")
     assert process.robot.poll() is None, process.log()
+
+
+def test_fleet_manager_and_vehicle_both_come_back_after_a_broker_restart(tmp_path: Path) -> None:
+    broker = PrivateBroker(tmp_path)
+    broker.start()
+    serial = unique_robot_id("om")
+    fleet_file = write_other_make_fleet(tmp_path / "fleet.yaml", serial)
+    vehicle = None
+    try:
+        with fleet_manager(tmp_path, fleet_file, broker.url) as base:
+            vehicle = start_other_make(serial, port=broker.port)
+            vehicle.client.reconnect_delay_set(min_delay=1, max_delay=2)
+
+            def online() -> bool:
+                return any(r["id"] == serial and r["online"] for r in get_json(f"{base}/api/robots"))
+
+            wait_for(online, 20.0, f"{serial} online in the fleet")
+            requests_before = sum(a["actionType"] == "stateRequest" for a in vehicle.instant_actions_received)
+
+            broker.stop()
+            broker.start()  # retained messages are gone with it: both sides must announce themselves again
+            wait_for(lambda: sum(a["actionType"] == "stateRequest" for a in vehicle.instant_actions_received)
+                     > requests_before, 30.0, "the fleet's stateRequest after it reconnected")
+            wait_for(online, 20.0, f"{serial} online again in the fleet")
+
+            delivery = post_json(f"{base}/api/deliveries", {
+                "sender": {"place_id": "win-A01", "person": "王敏"}, "recipient": {"place_id": "win-C01", "person": "李强"},
+                "documents": [{"barcode": "SH-LS-1", "title": "社保转移申请"}]})["delivery"]
+            wait_for(lambda: get_json(f"{base}/api/deliveries/{delivery['id']}")["state"] == "delivered", 30.0,
+                     "a transfer carried out after the restart")
+    finally:
+        if vehicle is not None:
+            vehicle.close()
+        broker.stop()

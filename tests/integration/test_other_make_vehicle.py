@@ -9,80 +9,33 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from maps.site import load_site
-from othermake_vehicle import OtherMakeVehicle
-from robot_process import REPO_ROOT, SITE_DIR, broker_reachable, wait_for
-from support import free_port, stop_process
+from fleet_process import fleet_manager, get_json as _get, post_json as _post, start_other_make, write_other_make_fleet
+from robot_process import broker_reachable, wait_for
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not broker_reachable(), reason="no MQTT broker (Mosquitto) on 127.0.0.1:1883"),
 ]
 
-MAKER = "OtherMake"
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10.0) as response:
-        return json.loads(response.read())
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10.0) as response:
-        return json.loads(response.read())
-
-
-def _up(url: str) -> bool:
-    try:
-        _get(url)
-        return True
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
-
-
 @pytest.fixture
 def fleet_with_other_make(tmp_path: Path):
     serial = f"om{secrets.token_hex(3)}"
     ours = f"dr{secrets.token_hex(3)}"  # declared, never started: cross-floor work waits for it
-    fleet_file = tmp_path / "fleet.yaml"
-    fleet_file.write_text(
-        "manufacturer: HallFleet\nrobots:\n"
-        f"  - {{id: {serial}, kind: thirdparty, manufacturer: {MAKER}, home: park-1}}\n"
-        f"  - {{id: {ours}, kind: delivery, home: dock-1, compartments: 4}}\n", encoding="utf-8")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "fleet.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hallfleet.cli", "fleet", "serve", "--http-port", str(port),
-         "--mqtt-url", "mqtt://127.0.0.1:1883", "--data-dir", str(tmp_path / "data"), "--fleet", str(fleet_file)],
-        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    vehicle = None
-    try:
-        wait_for(lambda: _up(f"{base}/api/health") or proc.poll() is not None, 60.0, "the fleet manager")
-        assert proc.poll() is None, (tmp_path / "fleet.log").read_text(errors="replace")
-        site = load_site(SITE_DIR)
-        park = site.place("park-1")
-        waypoint = site.waypoint(park.waypoint_id)
-        vehicle = OtherMakeVehicle(MAKER, serial, waypoint.x_m, waypoint.y_m, site.map_id(park.level), waypoint.id)
-        wait_for(lambda: any(r["id"] == serial and r["online"] for r in _get(f"{base}/api/robots")), 20.0,
-                 f"{serial} online in the fleet")
-        yield base, vehicle, tmp_path
-    finally:
-        if vehicle is not None:
+    fleet_file = write_other_make_fleet(tmp_path / "fleet.yaml", serial,
+                                        f"{{id: {ours}, kind: delivery, home: dock-1, compartments: 4}}")
+    with fleet_manager(tmp_path, fleet_file, "mqtt://127.0.0.1:1883") as base:
+        vehicle = start_other_make(serial)
+        try:
+            wait_for(lambda: any(r["id"] == serial and r["online"] for r in _get(f"{base}/api/robots")), 20.0,
+                     f"{serial} online in the fleet")
+            yield base, vehicle, tmp_path
+        finally:
             vehicle.close()
-        stop_process(proc)
-        log.close()
 
 
 def test_other_make_carries_a_same_floor_transfer_and_never_gets_cross_floor_work(fleet_with_other_make) -> None:
