@@ -58,3 +58,22 @@ def test_other_make_carries_a_same_floor_transfer_and_never_gets_cross_floor_wor
     time.sleep(3.0)  # the vehicle is free and online; the fleet must still not give it an elevator ride
     assert _get(f"{base}/api/deliveries/{cross_floor['id']}")["state"] == "requested"
     assert not any(cross_floor["id"] in json.dumps(o) for o in vehicle.orders_received)
+
+
+def test_malformed_vehicle_messages_are_logged_with_the_sender_and_the_fleet_carries_on(fleet_with_other_make) -> None:
+    base, vehicle, tmp_path = fleet_with_other_make
+    state_topic = f"{vehicle.prefix}/state"
+    garbage = [b"\xff\xfe not json", b'{"headerId": "one"}', b"[1, 2, 3]",
+               json.dumps({"headerId": 1, "orderId": 7}).encode()]
+    for payload in garbage:
+        vehicle.client.publish(state_topic, payload, qos=1).wait_for_publish(timeout=5.0)
+    log_path = tmp_path / "fleet.log"
+    wait_for(lambda: log_path.read_text(errors="replace").count(state_topic) >= len(garbage), 20.0,
+             f"{len(garbage)} rejections naming {state_topic} in the fleet manager's log")
+    robots = {r["id"]: r for r in _get(f"{base}/api/robots")}
+    assert robots[vehicle.serial]["online"] is True
+    delivery = _post(f"{base}/api/deliveries", {
+        "sender": {"place_id": "win-A01", "person": "王敏"}, "recipient": {"place_id": "win-C01", "person": "李强"},
+        "documents": [{"barcode": "SH-OM-3", "title": "社保转移申请"}]})["delivery"]
+    wait_for(lambda: _get(f"{base}/api/deliveries/{delivery['id']}")["state"] == "delivered", 30.0,
+             "a transfer carried out after the garbage")
