@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     fleet_file: Path = DEFAULT_FLEET
     wait_limit_min: float = Field(15.0, gt=0)  # a ticket waiting longer gets a guidance robot's visit
     visit_stay_min: float = Field(2.0, ge=0)  # after greeting, the robot stays this long before going home
+    # A robot at the destination waits this long (hall minutes) for the recipient, then notifies again
+    # and waits once more; nobody by then: the files go back to the sender (fleet_api/domain/absence.py).
+    recipient_wait_min: float = Field(10.0, gt=0)
     # The simulated demo hall runs faster than the wall clock: queue waiting times are multiplied by
     # this (the demo passes its time scale; 1 in a real hall).
     time_scale: float = Field(1.0, gt=0)

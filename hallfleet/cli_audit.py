@@ -61,6 +61,7 @@ STATE_ZH = {
     "loaded": "已装件",
     "in_transit": "运送中",
     "awaiting_recipient": "等待收件人",
+    "returning": "正在退回寄件人",
     "delivered": "已送达",
     "cancelled": "已取消",
     "returned_to_sender": "已退回寄件人",

@@ -33,6 +33,14 @@ KNOWN_KINDS = frozenset(
         "cancelled",
         "failed",
         "alert",
+        # return to sender, absent recipient, PINs at the robot
+        "returning",
+        "unlocked_by_sender",
+        "recipient_absent",
+        "renotified",
+        "alternate_named",
+        "wrong_pin",
+        "unlock_refused",
     }
 )
 

@@ -2,7 +2,9 @@
 
 Pure domain logic (no I/O). A delivery moves through the states below; every move is checked
 against one explicit table so an impossible move (e.g. cancelling after the files are locked in a
-compartment — that must become a return to the sender) is refused with a clear message.
+compartment — that must become a return to the sender) is refused with a clear message. Once loaded,
+the files only ever leave the robot at the destination (delivered) or back at the sender (returned):
+``returning`` lasts until the sender has taken them out with their PIN.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class DeliveryState(StrEnum):
     LOADED = "loaded"
     IN_TRANSIT = "in_transit"
     AWAITING_RECIPIENT = "awaiting_recipient"
+    RETURNING = "returning"  # on the way back to the sender, files still locked in
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     RETURNED_TO_SENDER = "returned_to_sender"
@@ -42,14 +45,18 @@ LEGAL_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     S.ASSIGNED: frozenset({S.TO_PICKUP, S.CANCELLED, S.FAILED, S.REQUESTED}),
     S.TO_PICKUP: frozenset({S.AWAITING_LOAD, S.CANCELLED, S.FAILED, S.REQUESTED}),
     S.AWAITING_LOAD: frozenset({S.LOADED, S.CANCELLED, S.FAILED}),
-    S.LOADED: frozenset({S.IN_TRANSIT, S.RETURNED_TO_SENDER, S.FAILED}),
-    S.IN_TRANSIT: frozenset({S.AWAITING_RECIPIENT, S.RETURNED_TO_SENDER, S.FAILED}),
-    S.AWAITING_RECIPIENT: frozenset({S.DELIVERED, S.RETURNED_TO_SENDER, S.FAILED}),
+    S.LOADED: frozenset({S.IN_TRANSIT, S.RETURNING, S.FAILED}),
+    S.IN_TRANSIT: frozenset({S.AWAITING_RECIPIENT, S.RETURNING, S.FAILED}),
+    S.AWAITING_RECIPIENT: frozenset({S.DELIVERED, S.RETURNING, S.FAILED}),
+    S.RETURNING: frozenset({S.RETURNED_TO_SENDER, S.FAILED}),
     S.DELIVERED: frozenset(),
     S.CANCELLED: frozenset(),
     S.RETURNED_TO_SENDER: frozenset(),
     S.FAILED: frozenset(),
 }
+
+# States in which the files are locked in a robot: a cancel there turns the robot back to the sender.
+CARRIED_STATES: frozenset[DeliveryState] = frozenset({S.LOADED, S.IN_TRANSIT, S.AWAITING_RECIPIENT})
 
 # States in which no robot holds the delivery (robot/compartment are cleared on entry).
 _UNASSIGNED_STATES = frozenset({S.REQUESTED})
@@ -118,6 +125,7 @@ class Delivery:
     recipient_pin_hash: str | None = None
     history: list[HistoryEntry] = field(default_factory=list)
     failure_reason: str | None = None
+    alternate_person: str | None = None  # named by a clerk when the recipient is absent; holds the current PIN
 
     @property
     def is_terminal(self) -> bool:
@@ -263,6 +271,7 @@ def delivery_to_dict(d: Delivery, *, with_history: bool = True) -> dict[str, Any
         "created_at": _iso(d.created_at),
         "updated_at": _iso(d.updated_at),
         "failure_reason": d.failure_reason,
+        "alternate_person": d.alternate_person,
     }
     if with_history:
         out["history"] = [history_to_dict(h) for h in d.history]
@@ -286,4 +295,5 @@ def delivery_from_dict(data: dict[str, Any]) -> Delivery:
         updated_at=datetime.fromisoformat(data["updated_at"]),
         history=[history_from_dict(h) for h in data.get("history", [])],
         failure_reason=data.get("failure_reason"),
+        alternate_person=data.get("alternate_person"),
     )

@@ -19,11 +19,14 @@ from fastapi.staticfiles import StaticFiles
 from fleet_api.adapters.embedded_broker import EmbeddedBroker
 from fleet_api.adapters.mqtt_master import MqttFleetMaster
 from fleet_api.adapters.store import SqlStore
+from fleet_api.domain.absence import AbsenceRule
 from fleet_api.domain.deliveries import DeliveryValidationError, IllegalTransition
 from fleet_api.domain.waiting import WaitRule
 from hallfleet.knowledge import KnowledgeBase, effective_catalog_path
 from fleet_api.http import routes_api, routes_pages, routes_queue
 from fleet_api.http import routes_figures
+from fleet_api.http import routes_kiosk
+from fleet_api.http import routes_clerk
 from fleet_api.service import FleetError, FleetService
 from fleet_api.settings import Settings
 from hallfleet.fleet_file import load_fleet
@@ -60,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         service.link = master
         master.start()
         service.wait_rule = WaitRule(settings.wait_limit_min, settings.visit_stay_min, settings.time_scale)
+        service.absence_rule = AbsenceRule(settings.recipient_wait_min, settings.time_scale)
         wait_watch = asyncio.create_task(service.watch_waiting())
         app.state.runtime = Runtime(settings, service, master, broker)
         # Start-up leaves ~140k long-lived objects (site, maps, models); a full collection over them
@@ -82,6 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_pages.router)
     app.include_router(routes_figures.router)
     app.include_router(routes_queue.router)
+    app.include_router(routes_kiosk.router)
+    app.include_router(routes_clerk.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.exception_handler(FleetError)

@@ -11,8 +11,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from fleet_api.domain import deliveries as dl
 from fleet_api.domain.custody import CustodyEvent
-from fleet_api.http.schemas import DeliveryIn, PersonIn, QuestionIn, UnlockIn
-from fleet_api.service import FleetError, FleetService
+from fleet_api.http.schemas import AlternateIn, DeliveryIn, PersonIn, QuestionIn, UnlockIn
+from fleet_api.service import TECHNICIAN_DESK, FleetError, FleetService
 from maps.render import floor_png
 from maps.site import SiteError
 
@@ -121,7 +121,16 @@ async def get_delivery(delivery_id: str, service: Service) -> dict[str, Any]:
 
 @router.post("/deliveries/{delivery_id}/cancel")
 async def cancel_delivery(delivery_id: str, body: PersonIn, service: Service) -> dict[str, Any]:
+    """Before load: cancelled. After load: the robot brings the files back (state ``returning``)."""
     return _delivery_out(service, service.cancel_delivery(delivery_id, body.person))
+
+
+@router.post("/deliveries/{delivery_id}/alternate")
+async def name_alternate(delivery_id: str, body: AlternateIn, service: Service) -> dict[str, Any]:
+    """The recipient is absent: another person of the department receives; the answer carries the new
+    one-time PIN (also sent to the department's page), the old one no longer opens the compartment."""
+    delivery, pin = service.name_alternate(delivery_id, body.person, body.by)
+    return {"delivery": _delivery_out(service, delivery), "recipient_pin": pin}
 
 
 @router.get("/custody/verify")
@@ -135,6 +144,15 @@ async def notifications(place_id: str, service: Service) -> list[dict[str, Any]]
     return [
         {"id": n.id, "delivery_id": n.delivery_id, "at": n.at.isoformat(), "text_zh": n.text_zh, "text_en": n.text_en}
         for n in service.store.notifications_for(place_id)
+    ]
+
+
+@router.get("/alerts")
+async def alerts(service: Service, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    """Alerts for the technicians (blocked compartments, robots that cannot bring files back), newest first."""
+    return [
+        {"id": n.id, "delivery_id": n.delivery_id, "at": n.at.isoformat(), "text_zh": n.text_zh, "text_en": n.text_en}
+        for n in service.store.notifications_for(TECHNICIAN_DESK, limit=limit)
     ]
 
 

@@ -29,6 +29,13 @@ class PersonIn(BaseModel):
     person: str = Field(min_length=1, max_length=64)
 
 
+class AlternateIn(BaseModel):
+    """An alternate recipient of the same department, named by a clerk when the recipient is absent."""
+
+    person: str = Field(min_length=1, max_length=64, examples=["张华"])
+    by: str = Field(min_length=1, max_length=64, examples=["李科长"])
+
+
 class UnlockIn(BaseModel):
     pin: str = Field(min_length=4, max_length=12, pattern=r"^\d+$")
     person: str = Field(min_length=1, max_length=64)

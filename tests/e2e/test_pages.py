@@ -110,7 +110,7 @@ def test_clerk_page_in_chinese_shows_chinese_labels_and_places(page, fleet_url):
     assert any(window["name_zh"] in text for text in options), options
     assert any(department["name_zh"] in text for text in options), options
     groups = page.locator("#my-place optgroup").evaluate_all("gs => gs.map(g => g.label)")
-    assert "受理窗口" in groups and "审批科室" in groups, groups
+    assert f"{window['level']}楼 · 受理窗口" in groups and f"{department['level']}楼 · 审批科室" in groups, groups
 
 
 def test_sending_files_shows_pin_and_the_delivery_in_outgoing(page, fleet_url):

@@ -548,16 +548,22 @@ def test_cancel_before_load_stops_the_robot(fleet: Fleet, hall: Site) -> None:
     assert fleet.store.verify_custody() == []
 
 
-def test_cancel_after_load_is_refused(fleet: Fleet) -> None:
+def test_cancel_after_load_brings_the_files_back_to_the_sender(fleet: Fleet, hall: Site) -> None:
     dr1 = fleet.robot("dr1", "dock-1")
     delivery_id, _ = fleet.deliver()
     dr1.drive()
     dr1.finish(ha.LOAD_DOCUMENTS)
     assert fleet.state_of(delivery_id) == S.LOADED
-    with pytest.raises(IllegalTransition, match="loaded"):
+    fleet.service.cancel_delivery(delivery_id, "Clerk Wang")
+    delivery = fleet.store.get_delivery(delivery_id)
+    assert delivery.state == S.RETURNING and not delivery.is_terminal, "returned only once the sender took them"
+    assert len(fleet.link.instant_for("dr1", "cancelOrder")) == 1
+    back = fleet.link.orders_for("dr1")[-1]
+    assert [n.nodeId for n in back.nodes] == [hall.place("win-A01").waypoint_id]  # it is still at the window
+    (unload,) = back.nodes[-1].actions
+    assert unload.actionType == ha.UNLOAD_DOCUMENTS and unload.param("pinHash") == delivery.sender_pin_hash
+    with pytest.raises(IllegalTransition, match="cannot go from returning to cancelled"):
         fleet.service.cancel_delivery(delivery_id, "Clerk Wang")
-    assert fleet.state_of(delivery_id) == S.LOADED
-    assert fleet.link.instant_for("dr1", "cancelOrder") == []
 
 
 def test_rejected_order_puts_the_delivery_back_to_requested(fleet: Fleet) -> None:

@@ -37,9 +37,10 @@ EXPECTED_TABLE = {
     "assigned": {"to_pickup", "cancelled", "failed", "requested"},
     "to_pickup": {"awaiting_load", "cancelled", "failed", "requested"},
     "awaiting_load": {"loaded", "cancelled", "failed"},
-    "loaded": {"in_transit", "returned_to_sender", "failed"},
-    "in_transit": {"awaiting_recipient", "returned_to_sender", "failed"},
-    "awaiting_recipient": {"delivered", "returned_to_sender", "failed"},
+    "loaded": {"in_transit", "returning", "failed"},
+    "in_transit": {"awaiting_recipient", "returning", "failed"},
+    "awaiting_recipient": {"delivered", "returning", "failed"},
+    "returning": {"returned_to_sender", "failed"},
     "delivered": set(),
     "cancelled": set(),
     "returned_to_sender": set(),
@@ -87,8 +88,16 @@ def test_cancel_after_load_is_refused_with_a_clear_message() -> None:
     d = make(S.LOADED)
     with pytest.raises(IllegalTransition, match="cannot go from loaded to cancelled"):
         transition(d, S.CANCELLED, T0, "clerk cancelled")
-    transition(d, S.RETURNED_TO_SENDER, T0, "clerk cancelled: bringing files back")
+    transition(d, S.RETURNING, T0, "clerk cancelled: bringing files back")
+    assert not d.is_terminal, "returning ends only when the sender has taken the files out"
+    transition(d, S.RETURNED_TO_SENDER, T0, "taken back by Clerk Wang")
     assert d.is_terminal
+
+
+@pytest.mark.parametrize("state", [S.LOADED, S.IN_TRANSIT, S.AWAITING_RECIPIENT])
+def test_files_in_a_robot_never_jump_straight_to_returned(state: DeliveryState) -> None:
+    with pytest.raises(IllegalTransition, match=f"cannot go from {state.value} to returned_to_sender"):
+        transition(make(state), S.RETURNED_TO_SENDER, T0, "returned")
 
 
 def test_happy_path_records_every_step_and_keeps_robot() -> None:

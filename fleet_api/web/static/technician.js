@@ -7,13 +7,16 @@
   const SVG = "http://www.w3.org/2000/svg";
   const PLAN_W_M = 60;
   const PLAN_H_M = 40;
-  const ACTIVE = new Set(["requested", "assigned", "to_pickup", "awaiting_load", "loaded", "in_transit", "awaiting_recipient"]);
+  const ACTIVE = new Set(["requested", "assigned", "to_pickup", "awaiting_load", "loaded", "in_transit", "awaiting_recipient",
+    "returning"]);
   const REFRESH_S = 30;
 
   const robots = new Map();       // id -> robot summary
   const elevators = new Map();    // elevatorId -> status
   const deliveryStates = new Map(); // delivery id -> state
   const visits = new Map();       // visit id -> a guidance robot's visit to a ticket that waited too long
+  let alerts = [];                // for technicians: blocked compartments, files that cannot go back; newest first
+  let helpers = [];               // visitors at a kiosk who asked for a staff helper (帮办), newest first
   let levels = [];
 
   const hasErrors = (r) => (r.errors || []).length > 0 || r.activity === "error";
@@ -113,6 +116,28 @@
         h("td", {}, v.waited_min === null || v.waited_min === undefined ? "—" : String(v.waited_min)))))));
   }
 
+  function renderAlerts() {
+    if (!alerts.length) { $("alerts").replaceChildren(h("li", { class: "muted" }, t("tech.noalerts"))); return; }
+    $("alerts").replaceChildren(...alerts.slice(0, 10).map((a) => h("li", { "data-alert": a.id, class: "has-error" },
+      h("div", { class: "small muted" }, HF.time(a.at)), h("div", { class: "text" }, HF.lang === "en" ? a.text_en : a.text_zh))));
+  }
+
+  async function loadAlerts() {
+    alerts = await api("GET", "/api/alerts?limit=10");
+    renderAlerts();
+  }
+
+  function renderHelpers() {
+    if (!helpers.length) { $("helpers").replaceChildren(h("li", { class: "muted" }, t("tech.nohelpers"))); return; }
+    $("helpers").replaceChildren(...helpers.slice(0, 10).map((n) => h("li", { "data-helper": n.id },
+      h("div", { class: "small muted" }, HF.time(n.at)), h("div", { class: "text" }, HF.lang === "en" ? n.text_en : n.text_zh))));
+  }
+
+  async function loadHelpers() {
+    helpers = await api("GET", "/api/kiosk/helper?limit=10");
+    renderHelpers();
+  }
+
   function svg(tag, attrs, text) {
     const el = document.createElementNS(SVG, tag);
     for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -159,7 +184,7 @@
     $("nopos").textContent = unplaced.length ? t("tech.nopos", { ids: unplaced.join(", ") }) : "";
   }
 
-  function renderAll() { renderCounts(); renderRobots(); renderElevators(); renderVisits(); renderFloors(); }
+  function renderAll() { renderCounts(); renderRobots(); renderElevators(); renderVisits(); renderAlerts(); renderHelpers(); renderFloors(); }
 
   let pending = false;
   function renderSoon() {  // coalesce bursts of robot states into one repaint per frame
@@ -198,11 +223,15 @@
   renderAll();
   loadFloors();
   loadAll().catch(reportError);
+  loadHelpers().catch(reportError);
+  loadAlerts().catch(reportError);
   HF.live({
     robot: (r) => { robots.set(r.id, { ...robots.get(r.id), ...r }); renderSoon(); },
     elevator: (e) => { elevators.set(e.elevatorId, e); renderSoon(); },
     delivery: (d) => { deliveryStates.set(d.id, d.state); renderSoon(); },
     visit: (v) => { visits.set(v.visit_id, v); renderSoon(); },
+    alert: (a) => { alerts = [a, ...alerts.filter((x) => x.id !== a.id)]; renderSoon(); },
+    helper: (n) => { helpers = [n, ...helpers.filter((x) => x.id !== n.id)]; renderSoon(); },
   }, setLive);
-  setInterval(() => { loadAll().catch(reportError); }, REFRESH_S * 1000);
+  setInterval(() => { loadAll().catch(reportError); loadHelpers().catch(reportError); loadAlerts().catch(reportError); }, REFRESH_S * 1000);
 })();
