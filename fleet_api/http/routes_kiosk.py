@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from fleet_api.domain.kiosk_sessions import SessionContexts
-from fleet_api.guidance_desk import GuidanceDesk, KioskRefusal
+from fleet_api.service.guidance_desk import GuidanceDesk, KioskRefusal
 from fleet_api.service import FleetService
 
 router = APIRouter(prefix="/api/kiosk", tags=["kiosk"])

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from fleet_api.domain.waiting import TicketEvent
-from fleet_api.guidance_desk import HELP_DESK_PLACE_ID
+from fleet_api.service.guidance_desk import HELP_DESK_PLACE_ID
 from fleet_api.http import routes_kiosk
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v

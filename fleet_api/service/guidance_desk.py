@@ -1,7 +1,7 @@
 """What a guidance robot's kiosk can ask of the fleet: lead a visitor to a window, call a staff helper.
 
-Service logic kept out of ``service.py`` (which deliveries and visits already fill): a lead is an
-ordinary trip of the fleet service (the same kind of trip ``_start_visit`` and ``send_home`` use),
+Composed with the fleet service rather than part of it (it needs only its public state and trip
+start): a lead is an ordinary trip of the fleet service (the same kind of trip ``_start_visit`` and ``send_home`` use),
 whose last node carries a ``speak`` node action, so the robot itself tells the visitor where they
 are the moment it arrives; no callback from the service is needed. A lead's progress is read back
 from the robot's reported state whenever it is asked for.
