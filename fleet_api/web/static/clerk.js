@@ -9,6 +9,8 @@
   const PLACE_KINDS = ["service_window", "pickup_window", "department"];
   const CANCELLABLE = new Set(["requested", "assigned", "to_pickup", "awaiting_load"]);
   const REFRESH_S = 20;  // fallback poll besides the live stream
+  const NOTES_POLL_S = 4;  // a new notification (PIN, arrival) reaches the page within this, stream or not
+  const ETA_POLL_S = 5;
   const PIN_RE = /^\d{6}$/;
   const BEFORE_LOADING = new Set(["requested", "assigned", "to_pickup", "awaiting_load"]);
 
@@ -33,19 +35,8 @@
   }
 
   // ------------------------------------------------------------------ places
-  function kindGroup(kind) { return PLACE_KINDS.includes(kind) ? kind : "other"; }
-
   function fillPlaceSelect(select, withChoose) {
-    const keep = select.value;
-    select.replaceChildren();
-    if (withChoose) select.append(h("option", { value: "" }, t("clerk.place.choose")));
-    for (const kind of [...PLACE_KINDS, "other"]) {
-      const group = places.filter((p) => kindGroup(p.kind) === kind);
-      if (!group.length) continue;
-      select.append(h("optgroup", { label: t(`kind.${kind}`) },
-        group.map((p) => h("option", { value: p.id }, `${HF.placeName(p)} · ${HF.floor(p.level)}`))));
-    }
-    if (keep && places.some((p) => p.id === keep)) select.value = keep;
+    PlacePicker.fillSelect(select, places, withChoose);
   }
 
   async function loadPlaces() {
@@ -56,6 +47,14 @@
     fillPlaceSelect($("rcpt-place"), true);
     const saved = store.get(PLACE_KEY);
     if (saved && places.some((p) => p.id === saved)) $("my-place").value = saved;
+    renderMeHint();
+  }
+
+  /** Until the clerk has said where she sits, say so where she looks first. */
+  function renderMeHint() {
+    const none = !myPlace();
+    $("me-hint").classList.toggle("hidden", !none);
+    $("me").classList.toggle("needs-place", none);
   }
 
   // ---------------------------------------------------------------- send form
@@ -98,6 +97,7 @@
       $("pin-delivery").textContent = t("clerk.pin.delivery", { id: res.delivery.id });
       $("pin-delivery").dataset.id = res.delivery.id;
       $("pin-box").classList.remove("hidden");
+      $("pin-box").scrollIntoView({ block: "nearest" });
       $("doc-rows").replaceChildren();
       addDocRow();
       $("note").value = "";
@@ -179,44 +179,70 @@
   // --------------------------------------------------------------- deliveries
   async function loadDeliveries() {
     const place = myPlace();
-    if (!place) { deliveries = []; renderLists(); return; }
+    if (!place) { deliveries = []; renderLists(); renderReceive(); return; }
     deliveries = await api("GET", `/api/deliveries?place_id=${encodeURIComponent(place)}`);
     renderLists();
     renderNotes();
+    renderReceive();
+    loadEtas().catch(() => {});
   }
 
+  const COLUMNS = 8;
   function deliveryTable(items, direction) {
     if (!items.length) return h("p", { class: "muted" }, t("clerk.list.empty"));
     const other = direction === "out" ? "recipient" : "sender";
+    const rows = [];
+    for (const d of items) {
+      rows.push(deliveryRow(d, other));
+      if (d.id === selectedId && !$("detail").dataset.placed) {
+        $("detail").dataset.placed = "1";  // one expansion, under the first row of this delivery
+        rows.push(h("tr", { class: "expand", "data-expand": d.id }, h("td", { colspan: COLUMNS }, $("detail"))));
+      }
+    }
     return h("table", { "data-testid": `${direction}-table` },
       h("thead", {}, h("tr", {},
         ["clerk.col.id", "clerk.col.state", direction === "out" ? "clerk.col.to" : "clerk.col.from",
-          "clerk.col.docs", "clerk.col.robot", "clerk.col.comp", "clerk.col.updated", "clerk.col.action"].map((k) => h("th", { scope: "col" }, t(k))))),
-      h("tbody", {}, items.map((d) => deliveryRow(d, other))));
+          "clerk.col.docs", "clerk.col.robot", "clerk.col.comp", "clerk.col.updated", "clerk.col.action"].map((k, i) =>
+          h("th", { scope: "col", class: i === 3 || i === 6 ? "narrow-hide" : null }, t(k))))),
+      h("tbody", {}, rows));
   }
 
   function deliveryRow(d, other) {
     const dir = handoverDirection(d);
+    const open = d.id === selectedId;
     return h("tr", {
-      class: `clickable${d.id === selectedId ? " selected" : ""}${dir ? " needs-me" : ""}`, "data-id": d.id, "data-state": d.state,
-      onclick: () => selectDelivery(d.id),
+      class: `clickable${open ? " selected" : ""}${dir ? " needs-me" : ""}`, "data-id": d.id, "data-state": d.state,
+      onclick: () => selectDelivery(d.id),  // the row opens (and refreshes); its chevron button also closes
     },
-    h("td", {}, h("button", { type: "button", class: "link mono", onclick: (e) => { e.stopPropagation(); selectDelivery(d.id); } }, d.id),
-      d.priority === "urgent" ? [" ", h("span", { class: "badge urgent" }, t("priority.urgent"))] : null),
-    h("td", {}, HF.badge(d.state)),
+    h("td", {}, h("button", { type: "button", class: "link mono expander", "aria-expanded": open ? "true" : "false",
+      "aria-controls": "detail", onclick: (e) => { e.stopPropagation(); toggleDelivery(d.id); } },
+    h("span", { class: "chev", "aria-hidden": "true" }, open ? "▾" : "▸"), d.id),
+    d.priority === "urgent" ? [" ", h("span", { class: "badge urgent" }, t("priority.urgent"))] : null),
+    h("td", {}, HF.badge(d.state), etaElement(d)),
     h("td", {}, `${HF.partyPlace(d[other])} · ${d[other].person}`),
-    h("td", {}, d.documents.length),
+    h("td", { class: "narrow-hide" }, d.documents.length),
     h("td", { class: dir ? "here" : null }, d.robot_id || "—"),
     h("td", { class: dir ? "here" : null }, d.compartment_id ?? "—"),
-    h("td", {}, HF.time(d.updated_at)),
+    h("td", { class: "narrow-hide" }, HF.time(d.updated_at)),
     h("td", {}, dir ? openAtRobotButton(d, dir) : null));
   }
+
+  /** Incoming: files at my door first, then those on their way, then not yet loaded, then finished; newest first within. */
+  const INCOMING_RANK = { awaiting_recipient: 0, in_transit: 1, loaded: 1, awaiting_load: 2, to_pickup: 2, assigned: 2, requested: 2 };
+  const incomingRank = (d) => INCOMING_RANK[d.state] ?? 3;
+  const newestFirst = (a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0);
 
   function renderLists() {
     const place = myPlace();
     hideUsedPin();
-    $("outgoing").replaceChildren(deliveryTable(deliveries.filter((d) => d.sender.place_id === place), "out"));
-    $("incoming").replaceChildren(deliveryTable(deliveries.filter((d) => d.recipient.place_id === place), "in"));
+    const detailEl = $("detail");
+    delete detailEl.dataset.placed;
+    const outgoing = deliveries.filter((d) => d.sender.place_id === place);
+    const incoming = deliveries.filter((d) => d.recipient.place_id === place)
+      .sort((a, b) => incomingRank(a) - incomingRank(b) || newestFirst(a, b));
+    $("outgoing").replaceChildren(deliveryTable(outgoing, "out"));
+    $("incoming").replaceChildren(deliveryTable(incoming, "in"));
+    if (!detailEl.dataset.placed) $("detail-home").append(detailEl);  // not in a list: shown on its own
   }
 
   /** The loading PIN is worth nothing once the files are in: take it off the screen. */
@@ -228,11 +254,62 @@
     }
   }
 
+  /** A row opens to show its history and custody log; a second tap closes it. */
+  function toggleDelivery(id) {
+    if (id === selectedId) { closeDetail(); return; }
+    selectDelivery(id);
+  }
+
+  function closeDetail() {
+    selectedId = null; detail = null;
+    renderLists(); renderDetail();
+  }
+
   async function selectDelivery(id) {
-    selectedId = id;
-    renderLists();
+    if (id !== selectedId) {
+      selectedId = id;
+      detail = null;
+      renderDetail();
+      renderLists();
+    }
     await loadDetail();
-    $("detail").focus({ preventScroll: false });
+    $("detail").focus({ preventScroll: true });
+    $("detail").scrollIntoView({ block: "nearest" });
+  }
+
+  // ---------------------------------------------------------------------- ETA
+  const MOVING = new Set(["assigned", "to_pickup", "loaded", "in_transit"]);
+  const etas = new Map();  // delivery id -> {target, dueAt (ms, this page's clock)}
+
+  async function loadEtas() {
+    const moving = deliveries.filter((d) => MOVING.has(d.state));
+    for (const id of [...etas.keys()]) if (!moving.some((d) => d.id === id)) etas.delete(id);
+    await Promise.all(moving.map(async (d) => {
+      try {
+        const e = await api("GET", `/api/deliveries/${encodeURIComponent(d.id)}/eta`);
+        if (e) etas.set(d.id, { target: e.target, dueAt: Date.now() + e.eta_s * 1000 });
+        else etas.delete(d.id);
+      } catch (_) { etas.delete(d.id); }
+    }));
+    updateEtas();
+  }
+
+  function etaText(id) {
+    const e = etas.get(id);
+    if (!e) return "";
+    const left = Math.max(0, (e.dueAt - Date.now()) / 1000);
+    if (left < 20) return t(`clerk.eta.soon.${e.target}`);
+    const span = left < 90 ? t("clerk.eta.sec", { n: Math.round(left / 10) * 10 }) : t("clerk.eta.min", { n: Math.round(left / 60) });
+    return t(`clerk.eta.${e.target}`, { t: span });
+  }
+
+  function etaElement(d) {
+    return h("div", { class: "eta", "data-eta-id": d.id, "data-testid": "eta" }, etaText(d.id));
+  }
+
+  /** Counts down between fetches without rebuilding the lists. */
+  function updateEtas() {
+    document.querySelectorAll("[data-eta-id]").forEach((el) => { el.textContent = etaText(el.dataset.etaId); });
   }
 
   async function loadDetail() {
@@ -258,7 +335,7 @@
         h("h2", {}, t("clerk.detail.title", { id: d.id }), " ", HF.badge(d.state)),
         h("div", { class: "row" },
           CANCELLABLE.has(d.state) ? h("button", { type: "button", class: "danger", onclick: () => cancel(d.id, cancelMsg) }, t("clerk.cancel")) : null,
-          h("button", { type: "button", onclick: () => { selectedId = null; detail = null; renderLists(); renderDetail(); } }, t("common.close")))),
+          h("button", { type: "button", onclick: closeDetail }, t("common.close")))),
       h("p", {}, `${HF.partyPlace(d.sender)} · ${d.sender.person}  →  ${HF.partyPlace(d.recipient)} · ${d.recipient.person}`,
         d.robot_id ? `  |  ${t("clerk.col.robot")} ${d.robot_id}` : "",
         d.compartment_id != null ? `  ${t("clerk.col.comp")} ${d.compartment_id}` : ""),
@@ -306,8 +383,11 @@
   // ------------------------------------------------------------ notifications
   async function loadNotes() {
     const place = myPlace();
+    const before = notes.map((n) => n.id).join(",");
     notes = place ? await api("GET", `/api/notifications?place_id=${encodeURIComponent(place)}`) : [];
     renderNotes();
+    renderReceive();
+    return notes.map((n) => n.id).join(",") !== before;
   }
 
   function renderNotes() {
@@ -325,6 +405,113 @@
         h("div", { class: "text" }, HF.lang === "en" ? n.text_en : n.text_zh),
         dir ? h("div", { class: "note-action" }, whereText(d), " ", openAtRobotButton(d, dir)) : null);
     }));
+  }
+
+  // ------------------------------------------------------------- receive view
+  const PIN_IN_NOTE = /(?:一次性密码[：:]\s*|one-time PIN:\s*)(\d{6})/;
+  const receiving = new Map();  // delivery id -> {opened, busy, msg: {key, vars, kind, serverText}}
+
+  /** The recipient's one-time PIN of a delivery, read from this place's notifications (newest first). */
+  function pinFromNotes(deliveryId) {
+    for (const n of [...notes].sort((a, b) => (a.at < b.at ? 1 : -1))) {
+      if (n.delivery_id !== deliveryId) continue;
+      const m = PIN_IN_NOTE.exec(n.text_zh || "") || PIN_IN_NOTE.exec(n.text_en || "");
+      if (m) return m[1];
+    }
+    return null;
+  }
+
+  function renderReceive() {
+    const place = myPlace();
+    const mine = deliveries.filter((d) => d.recipient.place_id === place);
+    const arrived = mine.filter((d) => d.state === "awaiting_recipient" && d.robot_id && d.compartment_id != null)
+      .sort((a, b) => (a.updated_at < b.updated_at ? -1 : 1));
+    const coming = mine.filter((d) => d.state === "loaded" || d.state === "in_transit");
+    for (const id of [...receiving.keys()]) if (!arrived.some((d) => d.id === id)) receiving.delete(id);
+    $("receive-items").replaceChildren(...arrived.map(receiveItem));
+    $("receive-coming").replaceChildren(...(coming.length ? [
+      h("h3", {}, t("clerk.receive.coming")),
+      h("ul", { class: "coming-list" }, coming.map((d) => {
+        const pin = pinFromNotes(d.id);
+        return h("li", { "data-id": d.id, "data-testid": "coming-item" },
+          h("span", { class: "mono" }, d.id), " · ", `${HF.partyPlace(d.sender)} · ${d.sender.person}`, " ", HF.badge(d.state),
+          h("span", { class: "eta", "data-eta-id": d.id }, etaText(d.id)),
+          pin ? h("span", { class: "coming-pin" }, t("clerk.receive.pin"), " ", h("strong", { class: "mono" }, pin)) : null);
+      })),
+    ] : []));
+    const show = Boolean(arrived.length || coming.length || $("receive-msg").textContent);
+    $("receive").classList.toggle("hidden", !show);
+  }
+
+  function receiveItem(d) {
+    const st = receiving.get(d.id) || { opened: false, busy: false, msg: null };
+    receiving.set(d.id, st);
+    const pin = pinFromNotes(d.id);
+    const pinInput = pin ? null : h("input", { class: "receive-pin-input", inputmode: "numeric", maxlength: 6, autocomplete: "off",
+      "aria-label": t("clerk.receive.pin"), value: st.typed || null, oninput: (e) => { st.typed = e.target.value; } });
+    const msg = h("p", { class: `msg ${st.msg ? st.msg.kind : ""}`, role: "alert", title: st.msg && st.msg.serverText ? st.msg.serverText : null },
+      st.msg ? t(st.msg.key, st.msg.vars) : "");
+    const openBtn = h("button", { type: "button", class: "primary big", "data-testid": "receive-open", disabled: st.busy || null,
+      onclick: () => receiveAction(d, "unlock", pin || (pinInput && pinInput.value.trim())) }, t("clerk.receive.open"));
+    const closeBtn = h("button", { type: "button", class: "big", "data-testid": "receive-close", disabled: st.busy || null,
+      onclick: () => receiveAction(d, "close") }, t("clerk.receive.close"));
+    return h("article", { class: "receive-item", "data-id": d.id, "data-testid": "receive-item" },
+      h("p", { class: "receive-head" }, h("strong", {}, t("clerk.receive.arrived")), " ",
+        t("clerk.receive.from", { id: d.id, from: `${HF.partyPlace(d.sender)} · ${d.sender.person}`, n: d.documents.length })),
+      h("div", { class: "receive-body" },
+        h("div", { class: "receive-fact" }, h("div", { class: "label" }, t("clerk.receive.pin")),
+          pin ? h("div", { class: "pin", "data-testid": "recipient-pin" }, pin) : [pinInput, h("div", { class: "small muted" }, t("clerk.receive.nopin"))]),
+        h("div", { class: "receive-fact" }, h("div", { class: "label" }, t("clerk.receive.robot")),
+          h("div", { class: "big-fact", "data-testid": "receive-robot" }, d.robot_id)),
+        h("div", { class: "receive-fact" }, h("div", { class: "label" }, t("clerk.receive.comp")),
+          h("div", { class: "big-fact", "data-testid": "receive-comp" }, t("clerk.receive.compno", { n: d.compartment_id }))),
+        h("div", { class: "receive-actions" }, st.opened ? closeBtn : openBtn)),
+      msg);
+  }
+
+  async function receiveAction(d, action, pin) {
+    const st = receiving.get(d.id) || { opened: false, busy: false, msg: null };
+    receiving.set(d.id, st);
+    const person = myName() || d.recipient.person;
+    const vars = { robot: d.robot_id, comp: d.compartment_id, id: d.id };
+    const path = `/api/robots/${encodeURIComponent(d.robot_id)}/compartments/${d.compartment_id}/${action}`;
+    if (action === "unlock" && !PIN_RE.test(pin || "")) {
+      st.msg = { key: "clerk.robot.pinformat", kind: "error" };
+      renderReceive();
+      return;
+    }
+    st.busy = true;
+    st.msg = { key: "clerk.robot.waiting", kind: "" };
+    renderReceive();
+    try {
+      const res = await api("POST", path, action === "unlock" ? { pin, person } : { person });
+      if (action === "unlock") {
+        st.opened = true;
+        st.msg = { key: "clerk.receive.opened", vars, kind: "ok", serverText: res.message };
+      } else {
+        receiving.delete(d.id);
+        showReceiveDone(d.id);
+      }
+    } catch (e) {
+      const [key, errVars] = robotError(e.message);
+      st.msg = { key, vars: errVars, kind: "error", serverText: e.message };
+    } finally {
+      st.busy = false;
+    }
+    renderReceive();
+    const focus = document.querySelector(`#receive-items [data-id='${d.id}'] button`);
+    if (focus) focus.focus();
+    if (action === "close") loadDeliveries().catch(() => {});
+  }
+
+  let receiveDone = null;
+  function showReceiveDone(id) {
+    receiveDone = id;
+    renderReceiveDone();
+  }
+
+  function renderReceiveDone() {
+    showMsg($("receive-msg"), receiveDone ? t("clerk.receive.done", { id: receiveDone }) : "", receiveDone ? "ok" : "");
   }
 
   // -------------------------------------------------------------- at the robot
@@ -405,6 +592,8 @@
   async function init() {
     $("my-name").value = store.get(NAME_KEY);
     $("sender-person").value = store.get(NAME_KEY);
+    PlacePicker.attach($("my-place"), () => places);
+    PlacePicker.attach($("rcpt-place"), () => places.filter((p) => p.id !== myPlace()));
     addDocRow();
     $("add-doc").addEventListener("click", () => addDocRow().querySelector("input").focus());
     $("send-form").addEventListener("submit", send);
@@ -416,6 +605,8 @@
     });
     $("my-place").addEventListener("change", () => {
       store.set(PLACE_KEY, myPlace());
+      renderMeHint();
+      receiveDone = null; renderReceiveDone(); receiving.clear(); etas.clear();
       selectedId = null; detail = null; renderDetail();
       refreshAll().catch((e) => showMsg($("send-msg"), t("common.error", { msg: e.message }), "error"));
     });
@@ -423,6 +614,7 @@
       fillPlaceSelect($("my-place"), true);
       fillPlaceSelect($("rcpt-place"), true);
       renderLists(); renderNotes(); renderDetail(); renderRobotFor(); renderRobotMsg();
+      renderReceiveDone(); renderReceive(); updateEtas();
       if ($("live").dataset.ok) setLive($("live").dataset.ok === "1");
       const id = $("pin-delivery").dataset.id;
       if (id) $("pin-delivery").textContent = t("clerk.pin.delivery", { id });
@@ -442,6 +634,13 @@
       },
     }, setLive);
     setInterval(() => { refreshAll().catch(() => {}); }, REFRESH_S * 1000);
+    setInterval(async () => {
+      try { if (await loadNotes()) await loadDeliveries(); } catch (_) { /* the next poll tries again */ }
+    }, NOTES_POLL_S * 1000);
+    setInterval(() => {
+      if (deliveries.some((d) => MOVING.has(d.state))) loadEtas().catch(() => {});
+      else updateEtas();
+    }, ETA_POLL_S * 1000);
   }
 
   init();
