@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,15 @@ notifications = sa.Table(
     sa.Column("text_zh", sa.Text, nullable=False),
     sa.Column("text_en", sa.Text, nullable=False),
     sa.Column("read", sa.Boolean, nullable=False, default=False),
+)
+
+
+trip_runs = sa.Table(
+    "trip_runs",
+    metadata,
+    sa.Column("robot_id", sa.String(64), primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
 )
 
 
@@ -473,6 +482,29 @@ class SqlStore:
         with self._tx() as conn:
             result = conn.execute(notifications.update().where(notifications.c.id == notification_id).values(read=True))
         return result.rowcount > 0
+
+
+    # --- trips in progress ------------------------------------------------------------------
+    # One row per robot carrying files: what a restarted fleet manager needs to resume the trip.
+
+    def save_run(self, robot_id: str, payload: dict[str, Any]) -> None:
+        """Store (replace) the robot's run in progress."""
+        row = {"payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+               "updated_at": iso_utc(datetime.now(timezone.utc))}
+        with self._tx() as conn:
+            updated = conn.execute(trip_runs.update().where(trip_runs.c.robot_id == robot_id).values(**row)).rowcount
+            if not updated:
+                conn.execute(trip_runs.insert().values(robot_id=robot_id, **row))
+
+    def delete_run(self, robot_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(trip_runs.delete().where(trip_runs.c.robot_id == robot_id))
+
+    def load_runs(self) -> dict[str, dict[str, Any]]:
+        """Every stored run in progress: {robot_id: payload}."""
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(trip_runs.c.robot_id, trip_runs.c.payload)).all()
+        return {r.robot_id: json.loads(r.payload) for r in rows}
 
 
 class _LockedBegin:

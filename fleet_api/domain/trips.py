@@ -1,5 +1,8 @@
 """A robot trip as a VDA 5050 order: nodes and edges from planned routes, and when to release what.
 
+A ``TripRun`` is a trip being carried out together with what it already reported; both convert to
+plain JSON-able dicts so the fleet manager can store a delivery's run and resume it after a restart.
+
 Elevator rides follow the base/horizon rule: the base ends at the lobby until the car is at the
 boarding floor with its door open, then at the car until the car is at the destination floor with
 its door open. ``Trip`` is pure: the fleet service feeds it robot and elevator facts and sends the
@@ -8,8 +11,9 @@ orders it returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from hallfleet.protocol import vda5050 as v
 from maps.planner import ElevatorRide, FloorPath, Route
@@ -131,3 +135,99 @@ def build_trip(
             nodes[index] = nodes[index].model_copy(update={"actions": nodes[index].actions + [action]})
             stops.append(Stop(index, action))
     return Trip(order_id, robot_id, nodes, edges, holds, stops)
+
+
+@dataclass
+class TripRun:
+    """A trip being carried out, with what it already reported (so every event happens once)."""
+
+    trip: Trip
+    delivery_id: str | None
+    load_action_id: str | None = None
+    unload_action_id: str | None = None
+    pickup_index: int | None = None
+    dest_index: int | None = None
+    reported: set[str] = field(default_factory=set)
+    elevator_calls: set[tuple[str, int]] = field(default_factory=set)
+    last_order: v.Order | None = None  # the latest order (update) released, to resend after a lost link
+    by_station: bool = False  # a vehicle of another make: VDA 5050 pick/drop at stations, no compartment PINs
+    returning: bool = False  # the trip back to the sender (unload_action_id: the hand-back there)
+    return_pending: bool = False  # turn back to the sender as soon as the robot is out of the elevator
+
+    def progress_mark(self) -> tuple[Any, ...]:
+        """Changes whenever anything worth storing changed: ``reported`` and ``elevator_calls`` only
+        grow, so their sizes are enough. Cheap enough to compare on every vehicle state."""
+        return (self.trip.order_id, self.trip.update_id, len(self.reported), len(self.elevator_calls),
+                self.returning, self.return_pending)
+
+
+# --- plain-data form (stored so a restarted fleet manager resumes the run) -----------------------
+
+def _hold_to_dict(hold: Hold) -> dict[str, Any]:
+    return {"node_index": hold.node_index, "kind": hold.kind.value, "ride": asdict(hold.ride)}
+
+
+def _hold_from_dict(data: dict[str, Any]) -> Hold:
+    return Hold(data["node_index"], HoldKind(data["kind"]), ElevatorRide(**data["ride"]))
+
+
+def trip_to_dict(trip: Trip) -> dict[str, Any]:
+    return {
+        "order_id": trip.order_id,
+        "robot_id": trip.robot_id,
+        "nodes": [n.to_dict() for n in trip.nodes],
+        "edges": [e.to_dict() for e in trip.edges],
+        "holds": [_hold_to_dict(h) for h in trip.holds],
+        "stops": [{"node_index": s.node_index, "action": s.action.to_dict()} for s in trip.stops],
+        "released_to": trip.released_to,
+        "update_id": trip.update_id,
+    }
+
+
+def trip_from_dict(data: dict[str, Any]) -> Trip:
+    return Trip(
+        order_id=data["order_id"],
+        robot_id=data["robot_id"],
+        nodes=[v.Node.model_validate(n) for n in data["nodes"]],
+        edges=[v.Edge.model_validate(e) for e in data["edges"]],
+        holds=[_hold_from_dict(h) for h in data["holds"]],
+        stops=[Stop(s["node_index"], v.Action.model_validate(s["action"])) for s in data["stops"]],
+        released_to=data["released_to"],
+        update_id=data["update_id"],
+    )
+
+
+def run_to_dict(run: TripRun) -> dict[str, Any]:
+    """Sets become sorted lists, so equal runs give equal (and stably diffable) JSON."""
+    return {
+        "trip": trip_to_dict(run.trip),
+        "delivery_id": run.delivery_id,
+        "load_action_id": run.load_action_id,
+        "unload_action_id": run.unload_action_id,
+        "pickup_index": run.pickup_index,
+        "dest_index": run.dest_index,
+        "reported": sorted(run.reported),
+        "elevator_calls": [[elevator_id, level] for elevator_id, level in sorted(run.elevator_calls)],
+        "last_order": run.last_order.to_dict() if run.last_order is not None else None,
+        "by_station": run.by_station,
+        "returning": run.returning,
+        "return_pending": run.return_pending,
+    }
+
+
+def run_from_dict(data: dict[str, Any]) -> TripRun:
+    last_order = data.get("last_order")
+    return TripRun(
+        trip=trip_from_dict(data["trip"]),
+        delivery_id=data["delivery_id"],
+        load_action_id=data.get("load_action_id"),
+        unload_action_id=data.get("unload_action_id"),
+        pickup_index=data.get("pickup_index"),
+        dest_index=data.get("dest_index"),
+        reported=set(data.get("reported", [])),
+        elevator_calls={(elevator_id, int(level)) for elevator_id, level in data.get("elevator_calls", [])},
+        last_order=v.Order.model_validate(last_order) if last_order is not None else None,
+        by_station=bool(data.get("by_station", False)),
+        returning=bool(data.get("returning", False)),
+        return_pending=bool(data.get("return_pending", False)),
+    )

@@ -54,6 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
         service = FleetService(site, store, knowledge)
         for spec in load_fleet(settings.fleet_file).robots:
             service.register_robot(spec.robot_id, spec.manufacturer, spec.kind, spec.home_place_id)
+        resumed = service.resume_runs()  # before the link starts: the robots' first states find their trips
+        if resumed:
+            log.info("resumed %d delivery trip(s) after a restart: %s", len(resumed), ", ".join(resumed))
         broker = None
         if settings.mqtt_url is None:
             broker = EmbeddedBroker(port=settings.embedded_broker_port)

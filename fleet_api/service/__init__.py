@@ -8,16 +8,18 @@ the pages. One object, assembled from one module per kind of work that share its
 - deliveries.py  clerks' deliveries from request to hand-over
 - returns.py     return to sender, absent recipients, wrong PINs and alerts
 - visitors.py    spoken answers and visits to visitors who waited too long
+- resume.py      deliveries resumed from their stored trips after a fleet manager restart
 - guidance_desk.py  what a kiosk asks of the fleet (lead the way, call a helper), composed with it
 """
 
 from fleet_api.service.core import TECHNICIAN_DESK, FleetCore, FleetError, FleetLink, TripRun, level_of_map, utcnow
 from fleet_api.service.deliveries import DeliveryWork
+from fleet_api.service.resume import ResumeAfterRestart
 from fleet_api.service.returns import ReturnsAndAbsence
 from fleet_api.service.visitors import VisitorCare
 
 __all__ = ["TECHNICIAN_DESK", "FleetError", "FleetLink", "FleetService", "TripRun", "level_of_map", "utcnow"]
 
 
-class FleetService(DeliveryWork, ReturnsAndAbsence, VisitorCare, FleetCore):
+class FleetService(DeliveryWork, ReturnsAndAbsence, VisitorCare, ResumeAfterRestart, FleetCore):
     """The fleet manager's whole behaviour behind the HTTP routes and the MQTT adapter."""

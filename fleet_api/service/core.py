@@ -1,7 +1,8 @@
 """The fleet's core: vehicles, trips and the link to them.
 
 What every kind of work shares: the live event stream for the pages, the vehicles' VDA 5050
-messages folded into RobotViews, releasing trips as orders, resynchronising after a lost link,
+messages folded into RobotViews, releasing trips as orders, storing the runs of robots that carry
+files (so a restarted fleet manager resumes them: resume.py), resynchronising after a lost link,
 sending robots home and to charge, emergency stops, elevators and instant actions with answers.
 Runs on the asyncio loop's thread only (the MQTT adapter hands messages over thread-safely).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -21,7 +21,7 @@ from fleet_api.domain import pin_attempts as pa
 from fleet_api.domain import waiting as wt
 from hallfleet.knowledge import KnowledgeBase
 from fleet_api.domain.robots import RobotView
-from fleet_api.domain.trips import Trip, build_trip
+from fleet_api.domain.trips import TripRun, build_trip, run_to_dict
 from hallfleet.protocol import elevator as ev
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
@@ -52,24 +52,6 @@ class FleetError(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass
-class TripRun:
-    """A trip being carried out, with what it already reported (so every event happens once)."""
-
-    trip: Trip
-    delivery_id: str | None
-    load_action_id: str | None = None
-    unload_action_id: str | None = None
-    pickup_index: int | None = None
-    dest_index: int | None = None
-    reported: set[str] = field(default_factory=set)
-    elevator_calls: set[tuple[str, int]] = field(default_factory=set)
-    last_order: v.Order | None = None  # the latest order (update) released, to resend after a lost link
-    by_station: bool = False  # a vehicle of another make: VDA 5050 pick/drop at stations, no compartment PINs
-    returning: bool = False  # the trip back to the sender (unload_action_id: the hand-back there)
-    return_pending: bool = False  # turn back to the sender as soon as the robot is out of the elevator
 
 
 def utcnow() -> datetime:
@@ -110,6 +92,7 @@ class FleetCore:
         self.absence_rule = ab.AbsenceRule()  # the app sets it from settings (recipient_wait_min, time_scale)
         self._absences: dict[str, ab.AbsenceWatch] = {}  # delivery -> its wait at the destination
         self._pins = pa.PinAttempts()
+        self._stored_marks: dict[str, tuple[Any, ...]] = {}  # robot -> what its stored run looked like (_persist_run)
 
 
     # ------------------------------------------------------------ live events
@@ -163,6 +146,7 @@ class FleetCore:
             robot.resync_pending = False
             if run is not None:
                 self._advance(robot, run)
+                self._persist_run(robot)
             self._track_visit(robot)
             self._check_battery(robot)
             self.dispatch()
@@ -223,6 +207,7 @@ class FleetCore:
         order = run.trip.release_next()
         if order is not None:
             run.last_order = order
+            self._persist_run(robot)  # stored before sent: after a restart in between, _reconcile resends it
             sent = self.link.send_order(robot.manufacturer, robot.robot_id, order)
             log.info("%s: order %s update %d released to node %d/%d", robot.robot_id, sent.orderId,
                      sent.orderUpdateId, run.trip.released_to, len(run.trip.nodes) - 1)
@@ -233,6 +218,43 @@ class FleetCore:
             actionType=action_type, actionId=f"{action_type}-{uuid.uuid4().hex[:10]}", blockingType=blocking,
             actionParameters=[v.ActionParameter(key=k, value=val) for k, val in params.items()],
         )
+
+
+    # ------------------------------------------------------------ stored runs
+    def _persist_run(self, robot: RobotView) -> None:
+        """Store the robot's run when it carries files and changed since it was last stored; drop the
+        stored run once the robot carries none. Home, charging and visit trips are not stored: after a
+        restart nobody waits for them. Called where a run begins, is released, ends, and after each
+        vehicle state or elevator status; the mark comparison keeps the hot path free of writes."""
+        run = self.runs.get(robot.robot_id)
+        if run is None or run.delivery_id is None:
+            if self._stored_marks.pop(robot.robot_id, None) is not None:
+                self.store.delete_run(robot.robot_id)
+            return
+        mark = self._run_mark(robot.robot_id, run)
+        if self._stored_marks.get(robot.robot_id) == mark:
+            return
+        self.store.save_run(robot.robot_id, self._run_payload(robot.robot_id, run))
+        self._stored_marks[robot.robot_id] = mark
+
+
+    def _run_mark(self, robot_id: str, run: TripRun) -> tuple[Any, ...]:
+        return (run.progress_mark(), run.delivery_id in self._recipient_pins, self._openers_of(robot_id))
+
+
+    def _openers_of(self, robot_id: str) -> dict[str, str]:
+        return {str(c): person for (r, c), person in sorted(self._openers.items()) if r == robot_id}
+
+
+    def _run_payload(self, robot_id: str, run: TripRun) -> dict[str, Any]:
+        """The run, who opened the robot's compartments, and the recipient's one-time PIN in clear.
+
+        The clear PIN is needed until the recipient is told it, when the files are loaded (its hash
+        already rides in the robot's unloadDocuments, so a new PIN would need a new order). It is kept
+        here ONLY until then: the load notification stores it in the notifications table anyway, and
+        the next save after that notification drops it from this row."""
+        return {"run": run_to_dict(run), "recipient_pin": self._recipient_pins.get(run.delivery_id or ""),
+                "openers": self._openers_of(robot_id)}
 
 
     # ------------------------------------------------------------ link resync
@@ -274,6 +296,7 @@ class FleetCore:
         self.runs.pop(robot.robot_id, None)
         robot.trip_order_id = None
         robot.delivery_ids = []
+        self._persist_run(robot)
         if go_home:
             self.send_home(robot)
 
@@ -386,6 +409,7 @@ class FleetCore:
             robot = self.robots[status.held_by]
             if robot.state is not None:
                 self._advance(robot, self.runs[status.held_by])
+                self._persist_run(robot)
         self._emit("elevator", status.to_dict())
 
 

@@ -267,11 +267,14 @@ class DeliveryWork(FleetCore):
         if run.by_station:
             self._track_station_delivery(robot, run, delivery, index)
             return
-        if delivery.state == S.TO_PICKUP and load and load.actionStatus in ("RUNNING", "INITIALIZING"):
+        # FINISHED too: after a fleet manager restart the robot may report a step it completed meanwhile.
+        if delivery.state == S.TO_PICKUP and load and load.actionStatus in ("RUNNING", "INITIALIZING", "FINISHED"):
             self._move(delivery, S.AWAITING_LOAD, f"{robot.robot_id} waits at {sender_place}: open compartment "
                                                   f"{delivery.compartment_id} with the sender PIN")
-            self.store.add_notification(sender_place, delivery.id, f"机器人 {robot.robot_id} 已到达，请输入装件密码放入文件",
-                                        f"Robot {robot.robot_id} has arrived: load the files with your PIN", utcnow())
+            if load.actionStatus != "FINISHED":
+                self.store.add_notification(
+                    sender_place, delivery.id, f"机器人 {robot.robot_id} 已到达，请输入装件密码放入文件",
+                    f"Robot {robot.robot_id} has arrived: load the files with your PIN", utcnow())
         if delivery.state == S.AWAITING_LOAD and load and load.actionStatus == "FINISHED":
             opener = self._openers.get((robot.robot_id, delivery.compartment_id), delivery.sender.person)
             self._move(delivery, S.LOADED, f"loaded by {opener} into compartment {delivery.compartment_id} of {robot.robot_id}")
@@ -286,15 +289,17 @@ class DeliveryWork(FleetCore):
         if delivery.state == S.LOADED and run.pickup_index is not None and index > run.pickup_index:
             self._move(delivery, S.IN_TRANSIT, f"{robot.robot_id} left {sender_place}")
             self._custody("departed", delivery, robot.robot_id, place_id=sender_place)
-        if delivery.state in (S.LOADED, S.IN_TRANSIT) and unload and unload.actionStatus in ("RUNNING", "INITIALIZING"):
+        arrived = unload is not None and unload.actionStatus in ("RUNNING", "INITIALIZING", "FINISHED")
+        if delivery.state in (S.LOADED, S.IN_TRANSIT) and arrived:
             if delivery.state == S.LOADED:
                 self._move(delivery, S.IN_TRANSIT, f"{robot.robot_id} left {sender_place}")
             place = delivery.recipient.place_id
             self._move(delivery, S.AWAITING_RECIPIENT, f"{robot.robot_id} waits at {place} for the recipient")
             self._custody("arrived", delivery, robot.robot_id, place_id=place)
-            self._absences[delivery.id] = ab.start_watch(delivery.id, utcnow())
-            self.store.add_notification(place, delivery.id, f"文件 {delivery.id} 已到达，请用一次性密码开格口取件",
-                                        f"Files {delivery.id} have arrived: open with your one-time PIN", utcnow())
+            if unload.actionStatus != "FINISHED":
+                self._absences[delivery.id] = ab.start_watch(delivery.id, utcnow())
+                self.store.add_notification(place, delivery.id, f"文件 {delivery.id} 已到达，请用一次性密码开格口取件",
+                                            f"Files {delivery.id} have arrived: open with your one-time PIN", utcnow())
         if delivery.state == S.AWAITING_RECIPIENT and unload and unload.actionStatus == "FINISHED":
             taker = self._openers.get((robot.robot_id, delivery.compartment_id), delivery.recipient.person)
             self._move(delivery, S.DELIVERED, f"taken out by {taker} at {delivery.recipient.place_id}")
@@ -344,6 +349,7 @@ class DeliveryWork(FleetCore):
             raise
         self._pins.opened(robot_id, compartment_id)
         self._openers[(robot_id, compartment_id)] = person
+        self._persist_run(robot)  # "loaded by" names them even if the fleet restarts before the load ends
         delivery = self._delivery_in(robot_id, compartment_id)
         if delivery is not None and delivery.state == S.AWAITING_RECIPIENT:
             self._custody("unlocked_by_recipient", delivery, person, place_id=delivery.recipient.place_id)

@@ -42,6 +42,7 @@ class ReturnsAndAbsence(FleetCore):
             f"Files {delivery.id} are coming back to you ({reason}): take them out with your sender PIN", utcnow())
         if self._riding_elevator(robot, run):
             run.return_pending = True  # turning back inside the car would strand the elevator
+            self._persist_run(robot)
             log.info("%s turns back to %s once out of the elevator", robot.robot_id, delivery.sender.place_id)
         else:
             self._send_back(robot, delivery, run)

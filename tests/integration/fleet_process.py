@@ -42,9 +42,17 @@ def _answers(url: str) -> bool:
 @contextmanager
 def fleet_manager(workdir: Path, fleet_file: Path, mqtt_url: str, start_timeout_s: float = 60.0) -> Iterator[str]:
     """Base URL of a fleet manager serving on a free port until the block ends (stopped, also on failure)."""
+    with fleet_manager_process(workdir, fleet_file, mqtt_url, start_timeout_s) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def fleet_manager_process(workdir: Path, fleet_file: Path, mqtt_url: str, start_timeout_s: float = 60.0,
+                          log_name: str = "fleet.log") -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like :func:`fleet_manager`, also handing out the process (e.g. to kill it in the middle of work)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log_path = workdir / "fleet.log"
+    log_path = workdir / log_name
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "hallfleet.cli", "fleet", "serve", "--http-port", str(port), "--mqtt-url", mqtt_url,
@@ -53,17 +61,19 @@ def fleet_manager(workdir: Path, fleet_file: Path, mqtt_url: str, start_timeout_
     try:
         wait_for(lambda: _answers(f"{base}/api/health") or proc.poll() is not None, start_timeout_s, "the fleet manager")
         assert proc.poll() is None, log_path.read_text(errors="replace")[-3000:]
-        yield base
+        yield base, proc
     finally:
         stop_process(proc)
 
 
-def start_other_make(serial: str, port: int = 1883) -> OtherMakeVehicle:
-    """The other make's vehicle (tests/integration/othermake_vehicle.py), switched on at parking place 1."""
+def start_other_make(serial: str, port: int = 1883, **timing_s: float) -> OtherMakeVehicle:
+    """The other make's vehicle (tests/integration/othermake_vehicle.py), switched on at parking place 1;
+    ``timing_s``: its ``step_s`` / ``action_s`` when a test needs it slower."""
     site = load_site(SITE_DIR)
     park = site.place("park-1")
     waypoint = site.waypoint(park.waypoint_id)
-    return OtherMakeVehicle(MAKER, serial, waypoint.x_m, waypoint.y_m, site.map_id(park.level), waypoint.id, port=port)
+    return OtherMakeVehicle(MAKER, serial, waypoint.x_m, waypoint.y_m, site.map_id(park.level), waypoint.id, port=port,
+                            **timing_s)
 
 
 def write_other_make_fleet(path: Path, serial: str, *extra_lines: str) -> Path:

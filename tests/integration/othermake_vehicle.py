@@ -26,8 +26,9 @@ def _now() -> str:
 
 class OtherMakeVehicle:
     def __init__(self, manufacturer: str, serial: str, x: float, y: float, map_id: str, node_id: str,
-                 host: str = "127.0.0.1", port: int = 1883) -> None:
+                 host: str = "127.0.0.1", port: int = 1883, step_s: float = STEP_S, action_s: float = ACTION_S) -> None:
         self.manufacturer, self.serial = manufacturer, serial
+        self.step_s, self.action_s = step_s, action_s
         self.prefix = f"uagv/v2/{manufacturer}/{serial}"
         self.x, self.y, self.map_id = x, y, map_id
         self.last_node_id, self.last_node_seq = node_id, 0
@@ -150,7 +151,7 @@ class OtherMakeVehicle:
     def _tick(self) -> bool:
         changed = False
         for action_id, since in list(self.running_since.items()):
-            if time.monotonic() - since >= ACTION_S:
+            if time.monotonic() - since >= self.action_s:
                 self.actions[action_id]["actionStatus"] = "FINISHED"
                 del self.running_since[action_id]
                 changed = True
@@ -167,7 +168,7 @@ class OtherMakeVehicle:
 
     def _run(self) -> None:
         last_publish = 0.0
-        while not self._stop.wait(STEP_S):
+        while not self._stop.wait(self.step_s):
             with self._lock:
                 changed = self._tick()
             if changed or time.monotonic() - last_publish >= 1.0:

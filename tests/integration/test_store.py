@@ -216,3 +216,16 @@ def test_tampering_via_raw_sql_is_detected(open_store, store_url: str, tamper_sq
         engine.dispose()
     problems = store.verify_custody()
     assert any(expected in p for p in problems), problems
+
+
+def test_trip_runs_are_kept_per_robot_across_reopening_until_deleted(open_store) -> None:
+    first = open_store()
+    first.save_run("dr1", {"run": {"trip": {"order_id": "D-1-a"}}, "recipient_pin": "012345"})
+    first.save_run("dr2", {"run": {"trip": {"order_id": "D-2-a"}}, "recipient_pin": None})
+    first.save_run("dr1", {"run": {"trip": {"order_id": "D-1-b"}}, "recipient_pin": None})  # replaces dr1's
+    again = open_store()  # a restarted fleet manager
+    assert again.load_runs() == {"dr1": {"run": {"trip": {"order_id": "D-1-b"}}, "recipient_pin": None},
+                                 "dr2": {"run": {"trip": {"order_id": "D-2-a"}}, "recipient_pin": None}}
+    again.delete_run("dr1")
+    again.delete_run("dr9")  # nothing stored: nothing to do
+    assert list(again.load_runs()) == ["dr2"]

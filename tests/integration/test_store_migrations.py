@@ -69,10 +69,10 @@ def test_reopening_at_head_changes_nothing(db_url: str) -> None:
 
 
 def test_database_made_before_migrations_is_stamped_and_keeps_its_data(db_url: str) -> None:
-    # What the store did before Alembic: create_all, then write through it.
+    # What the store did before Alembic: create_all of the tables it had then, then write through it.
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
-        metadata.create_all(conn)
+        metadata.create_all(conn, tables=[metadata.tables[name] for name in sorted(INITIAL_TABLES)])
     engine.dispose()
     old = SqlStore(db_url)
     d = new_delivery("D-20261129-0001", Party("win-A01", "王科员"), Party("dept-market", "李科长"),
@@ -81,8 +81,9 @@ def test_database_made_before_migrations_is_stamped_and_keeps_its_data(db_url: s
     old.append_custody("created", d.id, "王科员", None, None, "win-A01", "", T0)
     old.close()
     engine = sa.create_engine(db_url)
-    with engine.begin() as conn:  # back to the pre-migration state: tables and rows, no alembic_version
-        conn.execute(sa.text("DROP TABLE alembic_version"))
+    with engine.begin() as conn:  # back to the pre-migration state: initial tables and rows, no alembic_version
+        for name in ["alembic_version", *sorted(set(metadata.tables) - INITIAL_TABLES)]:
+            conn.execute(sa.text(f"DROP TABLE {name}"))
     engine.dispose()
     assert _revision(db_url) is None
 
