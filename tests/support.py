@@ -66,3 +66,42 @@ def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeo
         proc.wait(timeout=10)
     except ProcessLookupError:
         pass
+
+
+@contextmanager
+def fleet_manager_for_pages(data_dir: Path, startup_timeout_s: float = 60.0) -> Iterator[str]:
+    """Base URL of a fleet manager (demo hall site and fleet, embedded broker, no robot running) on free
+    loopback ports, for page tests; stopped when the block ends, also on failure."""
+    import sys
+    import time
+    import urllib.error
+
+    http_port, broker_port = free_port(), free_port()
+    code = (
+        "import uvicorn; from fleet_api.http.app import create_app; from fleet_api.settings import Settings; "
+        f"uvicorn.run(create_app(Settings(http_port={http_port}, embedded_broker_port={broker_port}, "
+        f"data_dir={str(data_dir)!r})), host='127.0.0.1', port={http_port}, log_level='warning')"
+    )
+    log_path = data_dir / "fleet.log"
+    repo_root = Path(__file__).resolve().parents[1]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=repo_root, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{http_port}"
+    deadline = time.monotonic() + startup_timeout_s
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"fleet manager exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                get_json(url + "/api/health")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"fleet manager not up after {startup_timeout_s} s:\n"
+                                         f"{log_path.read_text()[-3000:]}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        stop_process(proc, timeout_s=10.0)
+

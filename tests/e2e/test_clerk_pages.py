@@ -9,23 +9,17 @@ Screenshots go to each test's tmp dir and to /tmp/clerk_screens/ for people to l
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.error
 from pathlib import Path
 
 import pytest
-from support import CHROMIUM, free_port, get_json, launched_chromium
+from support import CHROMIUM, fleet_manager_for_pages, free_port, get_json, launched_chromium
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENS = Path("/tmp/clerk_screens")
-STARTUP_TIMEOUT_S = 60.0
 UI_TIMEOUT_MS = 10_000
 ROBOT_TIMEOUT_MS = 15_000  # page -> fleet -> MQTT -> robot -> back; the fleet gives up after 10 s
 TRIP_TIMEOUT_MS = 90_000  # a robot driving and riding the lift in the demo hall at time scale 20
@@ -44,38 +38,8 @@ expect = sync_api.expect
 @pytest.fixture(scope="module")
 def fleet_url(tmp_path_factory: pytest.TempPathFactory):
     """A fleet manager with the demo hall's site and fleet but no robot running, on free loopback ports."""
-    http_port, broker_port = free_port(), free_port()
-    data_dir = tmp_path_factory.mktemp("clerk_pages_data")
-    code = (
-        "import uvicorn; from fleet_api.http.app import create_app; from fleet_api.settings import Settings; "
-        f"uvicorn.run(create_app(Settings(http_port={http_port}, embedded_broker_port={broker_port}, "
-        f"data_dir={str(data_dir)!r})), host='127.0.0.1', port={http_port}, log_level='warning')"
-    )
-    log_path = data_dir / "fleet.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{http_port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"fleet manager exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                get_json(url + "/api/health")
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"fleet manager not up after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
+    with fleet_manager_for_pages(tmp_path_factory.mktemp("clerk_pages_data")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

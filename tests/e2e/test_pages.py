@@ -7,22 +7,13 @@ data in tmp); no robot is online, so the pages must show that state plainly. Chr
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
-from support import CHROMIUM, free_port, get_json, launched_chromium
+from support import CHROMIUM, fleet_manager_for_pages, get_json, launched_chromium
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_S = 60.0
 UI_TIMEOUT_MS = 10_000
 
 if not CHROMIUM.exists():
@@ -33,38 +24,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 @pytest.fixture(scope="module")
 def fleet_url(tmp_path_factory: pytest.TempPathFactory):
     """A fleet manager with the demo hall's site and fleet, on free loopback ports."""
-    http_port, broker_port = free_port(), free_port()
-    data_dir = tmp_path_factory.mktemp("pages_data")
-    code = (
-        "import uvicorn; from fleet_api.http.app import create_app; from fleet_api.settings import Settings; "
-        f"uvicorn.run(create_app(Settings(http_port={http_port}, embedded_broker_port={broker_port}, "
-        f"data_dir={str(data_dir)!r})), host='127.0.0.1', port={http_port}, log_level='warning')"
-    )
-    log_path = data_dir / "fleet.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{http_port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"fleet manager exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                get_json(url + "/api/health")
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"fleet manager not up after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
+    with fleet_manager_for_pages(tmp_path_factory.mktemp("pages_data")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 
@@ -11,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from fleet_api.adapters.store import DeliveryExistsError, SqlStore, StoreError
+from pg_database import postgres_database_url
 from fleet_api.domain.custody import CustodyDraft
 from fleet_api.domain.deliveries import (
     DeliveryState,
@@ -23,28 +23,8 @@ from fleet_api.domain.deliveries import (
 
 pytestmark = pytest.mark.integration
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2026, 11, 29, 9, 0, 0, 123456, tzinfo=timezone.utc)
 S = DeliveryState
-
-
-def _postgres_url() -> Iterator[str]:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover - dev extras missing
-        pytest.skip(f"psycopg not installed: {exc}")
-    name = f"hallfleet_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -52,7 +32,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'hallfleet.db'}"
     else:
-        yield from _postgres_url()
+        yield from postgres_database_url()
 
 
 @pytest.fixture
