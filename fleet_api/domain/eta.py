@@ -5,6 +5,9 @@ speed limit) plus, for each elevator ride still ahead, the car's door and travel
 planner counts it, ``maps.planner``) and an average wait for the car to come. Nothing here reads
 clocks, stores or sockets: the caller passes the trip, the robot's last reported state and "now".
 
+A trip may carry several deliveries: each one's estimate runs to ITS stop (its pickup, or its
+recipient) and counts a hand-over time for every other delivery's stop still ahead of it.
+
 The figures are in hall seconds; a simulated hall that runs ``time_scale`` times faster than the
 wall clock divides them by it (``arrive_by`` is a wall-clock time).
 """
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 
 from maps.site import Site, SiteError
 
+HANDOVER_S = 60.0  # time standing at another delivery's stop on the way (a clerk loading or taking files out)
 DEFAULT_SPEED_MPS = 1.0  # the speed the dispatcher plans with (maps.planner.plan_route default)
 ELEVATOR_WAIT_S = 30.0  # average wait for a car to arrive at the boarding floor, beyond door + travel time
 
@@ -106,8 +110,10 @@ def delivery_eta(
     now: datetime,
     position: tuple[int, float, float] | None = None,
     *,
+    other_stops: Sequence[int] = (),
     speed_mps: float = DEFAULT_SPEED_MPS,
     elevator_wait_s: float = ELEVATOR_WAIT_S,
+    handover_s: float = HANDOVER_S,
     time_scale: float = 1.0,
 ) -> Eta | None:
     """The arrival estimate of a delivery's robot, or None while nothing is on its way.
@@ -115,6 +121,8 @@ def delivery_eta(
     On its way to the sender (assigned, to_pickup) the target is the pickup stop; with the files
     (loaded, in_transit) it is the recipient's stop. ``current_index`` is the trip node the robot
     reached last (None: not on the trip yet, e.g. it has not reported since the order went out).
+    ``other_stops`` are the node indices of the other deliveries' stops on the same trip: each one
+    after the robot's node and before the target adds ``handover_s``.
     """
     if time_scale <= 0:
         raise ValueError(f"time_scale must be > 0, got {time_scale}")
@@ -128,5 +136,6 @@ def delivery_eta(
         return None
     left = remaining(site, trip_waypoint_ids[current_index:stop + 1], position,
                      speed_mps=speed_mps, elevator_wait_s=elevator_wait_s)
-    eta_s = left.time_s / time_scale
+    stops_between = sum(1 for i in other_stops if current_index < i < stop)
+    eta_s = (left.time_s + stops_between * handover_s) / time_scale
     return Eta(target, eta_s, now + timedelta(seconds=eta_s), left.distance_m, left.elevator_rides)

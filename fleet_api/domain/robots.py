@@ -16,6 +16,7 @@ class RobotView:
     connection: str = "OFFLINE"
     state: v.State | None = None
     action_types: set[str] = field(default_factory=set)
+    compartments: int = 0  # load positions its factsheet declares (our robots: locked compartments)
     delivery_ids: list[str] = field(default_factory=list)
     trip_order_id: str | None = None
     needs_charge: bool = False  # set below the low threshold, cleared once charged (hysteresis)

@@ -1,7 +1,8 @@
 """A robot trip as a VDA 5050 order: nodes and edges from planned routes, and when to release what.
 
-A ``TripRun`` is a trip being carried out together with what it already reported; both convert to
-plain JSON-able dicts so the fleet manager can store a delivery's run and resume it after a restart.
+A ``TripRun`` is a trip being carried out: the deliveries it carries (each in its own compartment,
+with its own load and hand-over stops) and what it already reported; both convert to plain JSON-able
+dicts so the fleet manager can store a run and resume it after a restart.
 
 Elevator rides follow the base/horizon rule: the base ends at the lobby until the car is at the
 boarding floor with its door open, then at the car until the car is at the destination floor with
@@ -138,27 +139,56 @@ def build_trip(
 
 
 @dataclass
-class TripRun:
-    """A trip being carried out, with what it already reported (so every event happens once)."""
+class Carried:
+    """One delivery riding a trip: its compartment, and the stops (node indices) and node actions
+    that load it and hand it over. ``load_action_id`` is None when it was loaded before this trip (a
+    re-planned one); ``returning``: the hand-over is the hand-back to the sender."""
 
-    trip: Trip
-    delivery_id: str | None
+    delivery_id: str
+    compartment_id: int = 1
     load_action_id: str | None = None
     unload_action_id: str | None = None
     pickup_index: int | None = None
     dest_index: int | None = None
+    returning: bool = False
+
+    def mark(self) -> tuple[Any, ...]:
+        return (self.delivery_id, self.compartment_id, self.load_action_id, self.unload_action_id, self.returning)
+
+
+@dataclass
+class TripRun:
+    """A trip being carried out, with the deliveries it carries and what it already reported (so
+    every event happens once). Home, charging and visit trips carry nothing."""
+
+    trip: Trip
+    carried: list[Carried] = field(default_factory=list)
     reported: set[str] = field(default_factory=set)
     elevator_calls: set[tuple[str, int]] = field(default_factory=set)
     last_order: v.Order | None = None  # the latest order (update) released, to resend after a lost link
     by_station: bool = False  # a vehicle of another make: VDA 5050 pick/drop at stations, no compartment PINs
-    returning: bool = False  # the trip back to the sender (unload_action_id: the hand-back there)
-    return_pending: bool = False  # turn back to the sender as soon as the robot is out of the elevator
+    replan_pending: bool = False  # re-plan the stops ahead (return, cancel) as soon as the robot is out of the elevator
+
+    @property
+    def delivery_ids(self) -> list[str]:
+        return [c.delivery_id for c in self.carried]
+
+    @property
+    def delivery_id(self) -> str | None:
+        """The first delivery on board (None: a trip that carries no files)."""
+        return self.carried[0].delivery_id if self.carried else None
+
+    def leg(self, delivery_id: str) -> Carried | None:
+        return next((c for c in self.carried if c.delivery_id == delivery_id), None)
+
+    def leg_in(self, compartment_id: int) -> Carried | None:
+        return next((c for c in self.carried if c.compartment_id == compartment_id), None)
 
     def progress_mark(self) -> tuple[Any, ...]:
         """Changes whenever anything worth storing changed: ``reported`` and ``elevator_calls`` only
         grow, so their sizes are enough. Cheap enough to compare on every vehicle state."""
         return (self.trip.order_id, self.trip.update_id, len(self.reported), len(self.elevator_calls),
-                self.returning, self.return_pending)
+                self.replan_pending, tuple(c.mark() for c in self.carried))
 
 
 # --- plain-data form (stored so a restarted fleet manager resumes the run) -----------------------
@@ -201,33 +231,38 @@ def run_to_dict(run: TripRun) -> dict[str, Any]:
     """Sets become sorted lists, so equal runs give equal (and stably diffable) JSON."""
     return {
         "trip": trip_to_dict(run.trip),
-        "delivery_id": run.delivery_id,
-        "load_action_id": run.load_action_id,
-        "unload_action_id": run.unload_action_id,
-        "pickup_index": run.pickup_index,
-        "dest_index": run.dest_index,
+        "carried": [asdict(c) for c in run.carried],
         "reported": sorted(run.reported),
         "elevator_calls": [[elevator_id, level] for elevator_id, level in sorted(run.elevator_calls)],
         "last_order": run.last_order.to_dict() if run.last_order is not None else None,
         "by_station": run.by_station,
-        "returning": run.returning,
-        "return_pending": run.return_pending,
+        "replan_pending": run.replan_pending,
     }
+
+
+def _carried_from_dict(data: dict[str, Any]) -> list[Carried]:
+    """The deliveries of a stored run; a run stored before trips carried several has one delivery
+    (``delivery_id`` and its action ids at the top level, always in compartment 1)."""
+    if "carried" in data:
+        return [Carried(**c) for c in data["carried"]]
+    if data.get("delivery_id") is None:
+        return []
+    return [Carried(data["delivery_id"], 1, data.get("load_action_id"), data.get("unload_action_id"),
+                    data.get("pickup_index"), data.get("dest_index"), bool(data.get("returning", False)))]
 
 
 def run_from_dict(data: dict[str, Any]) -> TripRun:
     last_order = data.get("last_order")
+    carried = _carried_from_dict(data)
+    reported = set(data.get("reported", []))
+    if "carried" not in data and carried:  # one delivery: its hand-back events were reported without its id
+        reported = {f"{key}:{carried[0].delivery_id}" if key in ("back", "back-failed") else key for key in reported}
     return TripRun(
         trip=trip_from_dict(data["trip"]),
-        delivery_id=data["delivery_id"],
-        load_action_id=data.get("load_action_id"),
-        unload_action_id=data.get("unload_action_id"),
-        pickup_index=data.get("pickup_index"),
-        dest_index=data.get("dest_index"),
-        reported=set(data.get("reported", [])),
+        carried=carried,
+        reported=reported,
         elevator_calls={(elevator_id, int(level)) for elevator_id, level in data.get("elevator_calls", [])},
         last_order=v.Order.model_validate(last_order) if last_order is not None else None,
         by_station=bool(data.get("by_station", False)),
-        returning=bool(data.get("returning", False)),
-        return_pending=bool(data.get("return_pending", False)),
+        replan_pending=bool(data.get("replan_pending", data.get("return_pending", False))),
     )

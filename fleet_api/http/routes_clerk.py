@@ -21,13 +21,15 @@ router = APIRouter(prefix="/api")
 @router.get("/deliveries/{delivery_id}/eta")
 async def delivery_eta(delivery_id: str, request: Request, service: Service) -> dict[str, Any] | None:
     """When the delivery's robot is due at the sender (on its way to pick up) or at the recipient
-    (files on board): ``eta_s`` in seconds from now and ``arrive_by``; null while nothing moves."""
+    (files on board): ``eta_s`` in seconds from now and ``arrive_by``; null while nothing moves.
+    On a trip with several deliveries it is the time to this delivery's own stop."""
     delivery = service.store.get_delivery(delivery_id)
     if delivery is None:
         raise FleetError(f"no delivery {delivery_id!r}", 404)
     robot = service.robots.get(delivery.robot_id or "")
     run = service.runs.get(delivery.robot_id or "")
-    if robot is None or run is None or run.delivery_id != delivery.id or robot.state is None:
+    leg = run.leg(delivery.id) if run is not None else None
+    if robot is None or leg is None or robot.state is None:
         return None
     state, trip = robot.state, run.trip
     if state.orderId == trip.order_id:
@@ -41,8 +43,9 @@ async def delivery_eta(delivery_id: str, request: Request, service: Service) -> 
     time_scale = runtime.settings.time_scale if runtime is not None else 1.0
     now = datetime.now(timezone.utc)
     estimate = eta_mod.delivery_eta(
-        service.site, delivery.state.value, [n.nodeId for n in trip.nodes], index, run.pickup_index,
-        run.dest_index, now, position, time_scale=time_scale,
+        service.site, delivery.state.value, [n.nodeId for n in trip.nodes], index, leg.pickup_index,
+        leg.dest_index, now, position, time_scale=time_scale,
+        other_stops=[s.node_index for s in trip.stops if s.action.actionId not in (leg.load_action_id, leg.unload_action_id)],
     )
     if estimate is None:
         return None

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from fleet_api.domain import absence as ab
+from fleet_api.domain import batching as bt
 from fleet_api.domain import deliveries as dl
 from fleet_api.domain import pin_attempts as pa
 from fleet_api.domain import waiting as wt
@@ -92,6 +93,7 @@ class FleetCore:
         self.absence_rule = ab.AbsenceRule()  # the app sets it from settings (recipient_wait_min, time_scale)
         self._absences: dict[str, ab.AbsenceWatch] = {}  # delivery -> its wait at the destination
         self._pins = pa.PinAttempts()
+        self.batch_rule = bt.BatchRule()  # which waiting deliveries ride along on one trip
         self._stored_marks: dict[str, tuple[Any, ...]] = {}  # robot -> what its stored run looked like (_persist_run)
 
 
@@ -136,6 +138,7 @@ class FleetCore:
                 self.resync([robot])
         elif kind == "factsheet":
             robot.action_types = message.action_types()
+            robot.compartments = len(message.raw.get("loadSpecification", {}).get("loadPositions", []) or [])
         elif kind == "state":
             robot.state = message
             robot.online = True
@@ -227,7 +230,7 @@ class FleetCore:
         restart nobody waits for them. Called where a run begins, is released, ends, and after each
         vehicle state or elevator status; the mark comparison keeps the hot path free of writes."""
         run = self.runs.get(robot.robot_id)
-        if run is None or run.delivery_id is None:
+        if run is None or not run.carried:
             if self._stored_marks.pop(robot.robot_id, None) is not None:
                 self.store.delete_run(robot.robot_id)
             return
@@ -239,7 +242,8 @@ class FleetCore:
 
 
     def _run_mark(self, robot_id: str, run: TripRun) -> tuple[Any, ...]:
-        return (run.progress_mark(), run.delivery_id in self._recipient_pins, self._openers_of(robot_id))
+        return (run.progress_mark(), tuple(d for d in run.delivery_ids if d in self._recipient_pins),
+                self._openers_of(robot_id))
 
 
     def _openers_of(self, robot_id: str) -> dict[str, str]:
@@ -247,14 +251,14 @@ class FleetCore:
 
 
     def _run_payload(self, robot_id: str, run: TripRun) -> dict[str, Any]:
-        """The run, who opened the robot's compartments, and the recipient's one-time PIN in clear.
+        """The run, who opened the robot's compartments, and the recipients' one-time PINs in clear.
 
-        The clear PIN is needed until the recipient is told it, when the files are loaded (its hash
+        A clear PIN is needed until the recipient is told it, when the files are loaded (its hash
         already rides in the robot's unloadDocuments, so a new PIN would need a new order). It is kept
         here ONLY until then: the load notification stores it in the notifications table anyway, and
         the next save after that notification drops it from this row."""
-        return {"run": run_to_dict(run), "recipient_pin": self._recipient_pins.get(run.delivery_id or ""),
-                "openers": self._openers_of(robot_id)}
+        pins = {d: self._recipient_pins[d] for d in run.delivery_ids if d in self._recipient_pins}
+        return {"run": run_to_dict(run), "recipient_pins": pins, "openers": self._openers_of(robot_id)}
 
 
     # ------------------------------------------------------------ link resync
@@ -318,7 +322,7 @@ class FleetCore:
         if route.distance_m < 0.01:
             return
         trip = build_trip(f"home-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [None])
-        self._begin(robot, TripRun(trip, None))
+        self._begin(robot, TripRun(trip))
 
 
     # ----------------------------------------------------------------- battery
@@ -358,7 +362,7 @@ class FleetCore:
                                            [charge.model_copy(update={"blockingType": v.BlockingType.NONE})])
             return
         trip = build_trip(f"charge-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [charge])
-        self._begin(robot, TripRun(trip, None))
+        self._begin(robot, TripRun(trip))
 
 
     def _docks_for(self, robot: RobotView) -> list[str]:

@@ -155,7 +155,7 @@ class GuidanceDesk:
                         "arrived", now)
         else:
             trip = build_trip(f"lead-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [speak])
-            self.service._begin(robot, TripRun(trip, None))  # the same start as a visit's or a trip home
+            self.service._begin(robot, TripRun(trip))  # the same start as a visit's or a trip home
             lead = Lead(robot.robot_id, trip.order_id, place.id, item.id if item else None, language,
                         speak.actionId, now)
         self.leads[robot.robot_id] = lead

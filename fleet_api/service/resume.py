@@ -25,51 +25,63 @@ class ResumeAfterRestart(FleetCore):
         """Restore the stored runs of registered robots; returns the deliveries resumed."""
         resumed: list[str] = []
         for robot_id, payload in self.store.load_runs().items():
-            delivery_id = self._resume_one(robot_id, payload)
-            if delivery_id is not None:
-                resumed.append(delivery_id)
+            resumed.extend(self._resume_one(robot_id, payload))
         self._requeue_unsent(set(resumed))
         return resumed
 
 
-    def _resume_one(self, robot_id: str, payload: dict[str, Any]) -> str | None:
+    def _resume_one(self, robot_id: str, payload: dict[str, Any]) -> list[str]:
         robot = self.robots.get(robot_id)
         if robot is None:  # kept: the robot may be back in the fleet file at the next start
             log.error("stored trip of %s, which the fleet file no longer names: not resumed", robot_id)
-            return None
+            return []
         try:
             run = run_from_dict(payload["run"])
         except (KeyError, TypeError, ValueError):
             log.exception("stored trip of %s cannot be read: not resumed", robot_id)
-            return None
-        delivery = self.store.get_delivery(run.delivery_id or "")
-        if delivery is None or delivery.state not in _OPEN_STATES or delivery.robot_id != robot_id:
+            return []
+        open_ones = [d for d in (self.store.get_delivery(leg.delivery_id) for leg in run.carried)
+                     if d is not None and d.state in _OPEN_STATES and d.robot_id == robot_id]
+        if not open_ones:
             self.store.delete_run(robot_id)  # over already (e.g. stopped right after the last custody event)
-            return None
+            return []
         self.runs[robot_id] = run
         robot.trip_order_id = run.trip.order_id
-        robot.delivery_ids = [delivery.id]
-        pin = payload.get("recipient_pin")
-        if pin and delivery.state in _BEFORE_LOAD:  # later states already told the recipient (notification)
-            self._recipient_pins[delivery.id] = pin
+        robot.delivery_ids = run.delivery_ids
+        for delivery_id, pin in self._stored_pins(payload, run).items():
+            delivery = next((d for d in open_ones if d.id == delivery_id), None)
+            if pin and delivery is not None and delivery.state in _BEFORE_LOAD:  # later states told the recipient
+                self._recipient_pins[delivery_id] = pin
         for compartment, person in (payload.get("openers") or {}).items():
             self._openers[(robot_id, int(compartment))] = person
-        self._catch_up(delivery, run)
+        for delivery in open_ones:
+            self._catch_up(delivery, run)
         self._stored_marks[robot_id] = self._run_mark(robot_id, run)
         self._persist_run(robot)  # the catch-up may have changed the run
-        log.info("%s: resumed trip %s with delivery %s (%s)", robot_id, run.trip.order_id, delivery.id,
-                 delivery.state.value)
-        return delivery.id
+        log.info("%s: resumed trip %s with %s", robot_id, run.trip.order_id,
+                 ", ".join(f"{d.id} ({d.state.value})" for d in open_ones))
+        return [d.id for d in open_ones]
+
+
+    @staticmethod
+    def _stored_pins(payload: dict[str, Any], run: TripRun) -> dict[str, str]:
+        """Recipient PINs not told yet; a payload stored before trips carried several has one."""
+        if "recipient_pins" in payload:
+            return dict(payload["recipient_pins"] or {})
+        pin = payload.get("recipient_pin")
+        return {run.delivery_id: pin} if pin and run.delivery_id else {}
 
 
     def _catch_up(self, delivery: dl.Delivery, run: TripRun) -> None:
         """Finish steps the previous process stored the run for but stopped before completing."""
-        if delivery.state == S.ASSIGNED and not run.returning:
+        leg = run.leg(delivery.id)
+        returning = leg is not None and leg.returning
+        if delivery.state == S.ASSIGNED and not returning:
             # The order is stored before it is sent: the robot has it, or _reconcile resends it.
             self._move(delivery, S.TO_PICKUP, f"{run.trip.robot_id} is on its way to {delivery.sender.place_id}")
-        if delivery.state == S.RETURNING and not run.returning:
-            # Stopped between "returning" and storing the trip back: turn back on the robot's next state.
-            run.return_pending = True
+        if delivery.state == S.RETURNING and not returning:
+            # Stopped between "returning" and storing the re-planned trip: re-plan on the robot's next state.
+            run.replan_pending = True
 
 
     def _requeue_unsent(self, resumed: set[str]) -> None:

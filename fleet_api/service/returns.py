@@ -1,8 +1,9 @@
 """Files that cannot be handed over go back: cancel after load, absent recipients, wrong PINs.
 
 After load the files leave the robot only at the destination or back at the sender. A cancel, or a
-recipient who never comes, turns the robot back: the running order is cancelled and a new one
-drives to the sender, where an unloadDocuments armed with the *sender's* PIN hash waits.
+recipient who never comes, sends the files back: the running order is cancelled and a re-planned
+one (trip_plans.py) ends at the sender, where an unloadDocuments armed with the *sender's* PIN hash
+waits; files of other deliveries on board are handed over on the way first.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ from fleet_api.domain import deliveries as dl
 from fleet_api.domain import pin_attempts as pa
 from fleet_api.domain.pins import generate_pin
 from fleet_api.domain.robots import RobotView
-from fleet_api.domain.trips import HoldKind, build_trip
+from fleet_api.domain.trips import Carried, HoldKind
 from hallfleet.protocol import elevator as ev
-from hallfleet.protocol import hall_actions as ha
-from hallfleet.protocol import vda5050 as v
-from maps.planner import NoRouteError, Route, plan_route
 
 from fleet_api.service.core import (
     TECHNICIAN_DESK, FleetCore, FleetError, S, TripRun, log, utcnow,
@@ -30,8 +28,11 @@ class ReturnsAndAbsence(FleetCore):
     """Return to sender, waiting for absent recipients, wrong PINs and alerts."""
 
     def return_to_sender(self, delivery: dl.Delivery, actor: str, reason: str) -> dl.Delivery:
-        """Turn the robot that holds ``delivery`` back to the sender; the delivery is ``returning``
-        until the sender has taken the files out with their PIN."""
+        """Bring ``delivery``'s files back to the sender; it is ``returning`` until the sender has
+        taken them out with their PIN. The robot re-plans (trip_plans.py): alone on board, it turns
+        back at once (once out of the elevator); with other files on board it first hands those
+        over, then brings these back, still locked: their recipients are not kept waiting, and the
+        files never leave the compartment on the way."""
         robot, run = self._carrier(delivery)
         self._move(delivery, S.RETURNING, f"returning to {delivery.sender.place_id}: {reason}")
         self._custody("returning", delivery, actor, place_id=self._place_at(robot), detail=reason)
@@ -40,12 +41,7 @@ class ReturnsAndAbsence(FleetCore):
             delivery.sender.place_id, delivery.id,
             f"文件 {delivery.id} 正在退回（{reason}），机器人到达后请用寄件密码取回",
             f"Files {delivery.id} are coming back to you ({reason}): take them out with your sender PIN", utcnow())
-        if self._riding_elevator(robot, run):
-            run.return_pending = True  # turning back inside the car would strand the elevator
-            self._persist_run(robot)
-            log.info("%s turns back to %s once out of the elevator", robot.robot_id, delivery.sender.place_id)
-        else:
-            self._send_back(robot, delivery, run)
+        self._replan_when_out_of_the_car(robot, run)
         return delivery
 
 
@@ -53,7 +49,7 @@ class ReturnsAndAbsence(FleetCore):
         """The online robot on a trip with ``delivery``; FleetError 409 naming why it cannot be reached."""
         robot = self.robots.get(delivery.robot_id or "")
         run = self.runs.get(delivery.robot_id or "")
-        if robot is None or run is None or run.delivery_id != delivery.id:
+        if robot is None or run is None or run.leg(delivery.id) is None:
             raise FleetError(f"delivery {delivery.id}: robot {delivery.robot_id} is not on a trip with it "
                              f"(fleet restarted?); a technician must bring the files back", 409)
         if not robot.online:
@@ -71,38 +67,6 @@ class ReturnsAndAbsence(FleetCore):
                    and hold.node_index - 1 <= index < hold.node_index + 2 for hold in trip.holds)
 
 
-    def _send_back(self, robot: RobotView, delivery: dl.Delivery, run: TripRun) -> None:
-        self._let_go_of_elevators(robot, run)
-        start, sender = self._robot_waypoint(robot), self.site.place(delivery.sender.place_id)
-        try:
-            if start is None:
-                raise NoRouteError(f"{robot.robot_id} reports no position on this site's maps")
-            route = plan_route(self.site, start, sender.waypoint_id)
-        except NoRouteError as exc:
-            self._alert(robot, delivery.compartment_id, delivery, self._place_at(robot),
-                        f"机器人 {robot.robot_id} 无法返回 {sender.id}（{exc}），文件仍锁在格口内，请技术人员处理",
-                        f"{robot.robot_id} cannot drive back to {sender.id} ({exc}); the files stay locked in it")
-            return
-        if run.by_station:
-            back = self._action(ha.DROP, self._station_params(delivery, sender.id), v.BlockingType.HARD)
-        else:
-            back = self._action(ha.UNLOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": delivery.compartment_id,
-                                                      "pinHash": delivery.sender_pin_hash}, v.BlockingType.HARD)
-        self._replace_run(robot, delivery, route, back, "back", returning=True, by_station=run.by_station)
-
-
-    def _replace_run(self, robot: RobotView, delivery: dl.Delivery, route: Route, action: v.Action, tag: str,
-                     *, returning: bool, by_station: bool = False) -> None:
-        """Cancel the robot's order and give it a new one ending in ``action`` (VDA 5050: an order
-        cannot be re-routed, only cancelled and replaced)."""
-        self.link.send_instant_actions(robot.manufacturer, robot.robot_id, [self._action("cancelOrder", {})])
-        trip = build_trip(f"{delivery.id}-{tag}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [action])
-        run = TripRun(trip, delivery.id, None, action.actionId, None, trip.stops[0].node_index,
-                      by_station=by_station, returning=returning)
-        robot.delivery_ids = [delivery.id]
-        self._begin(robot, run)
-
-
     def _let_go_of_elevators(self, robot: RobotView, run: TripRun) -> None:
         """Release every elevator this run called and did not leave yet (the robot will not ride it)."""
         for hold in run.trip.holds:
@@ -112,25 +76,26 @@ class ReturnsAndAbsence(FleetCore):
                     request_id=uuid.uuid4().hex[:12], command="release", robot_id=robot.robot_id))
 
 
-    def _track_return(self, robot: RobotView, run: TripRun, delivery: dl.Delivery) -> None:
-        back = robot.action_state(run.unload_action_id)
+    def _track_return(self, robot: RobotView, run: TripRun, leg: Carried, delivery: dl.Delivery) -> None:
+        back = robot.action_state(leg.unload_action_id) if leg.unload_action_id else None
         if delivery.state != S.RETURNING or back is None:
             return
         place = delivery.sender.place_id
-        if back.actionStatus in ("RUNNING", "INITIALIZING", "FINISHED") and "back" not in run.reported:
-            run.reported.add("back")
+        if back.actionStatus in ("RUNNING", "INITIALIZING", "FINISHED") and f"back:{delivery.id}" not in run.reported:
+            run.reported.add(f"back:{delivery.id}")
             self._custody("arrived", delivery, robot.robot_id, place_id=place, detail="back at the sender")
             self._note(delivery, f"{robot.robot_id} is back at {place}: the sender opens compartment "
                                  f"{delivery.compartment_id} with the sender PIN")
-            self.store.add_notification(place, delivery.id, f"文件 {delivery.id} 已退回到达，请用寄件密码开格口取回",
-                                        f"Files {delivery.id} are back: open the compartment with your sender PIN", utcnow())
+            self.store.add_notification(
+                place, delivery.id, f"文件 {delivery.id} 已退回到达，请用寄件密码开 {delivery.compartment_id} 号格口取回",
+                f"Files {delivery.id} are back: open compartment {delivery.compartment_id} with your sender PIN", utcnow())
         if back.actionStatus == "FINISHED":
             taker = robot.robot_id if run.by_station else \
                 self._openers.get((robot.robot_id, delivery.compartment_id), delivery.sender.person)
             self._move(delivery, S.RETURNED_TO_SENDER, f"taken back by {taker} at {place}")
             self._custody("returned", delivery, taker, place_id=place)
-        elif back.actionStatus == "FAILED" and "back-failed" not in run.reported:
-            run.reported.add("back-failed")
+        elif back.actionStatus == "FAILED" and f"back-failed:{delivery.id}" not in run.reported:
+            run.reported.add(f"back-failed:{delivery.id}")
             self._alert(robot, delivery.compartment_id, delivery, place,
                         f"机器人 {robot.robot_id} 在 {place} 无法交还文件 {delivery.id}：{back.resultDescription or ''}",
                         f"{robot.robot_id} could not hand files {delivery.id} back at {place}: {back.resultDescription or ''}")
@@ -148,10 +113,10 @@ class ReturnsAndAbsence(FleetCore):
         """Robots waiting at a destination: notify the recipient again after one wait, bring the
         files back to the sender after the second (or the alternate's) wait."""
         now = now or utcnow()
-        for run in list(self.runs.values()):
-            if run.delivery_id is None or run.returning or run.by_station:
-                continue
-            delivery = self.store.get_delivery(run.delivery_id)
+        waiting = [leg.delivery_id for run in self.runs.values() if not run.by_station
+                   for leg in run.carried if not leg.returning]
+        for delivery_id in waiting:
+            delivery = self.store.get_delivery(delivery_id)
             watch = self._absence_watch(delivery) if delivery and delivery.state == S.AWAITING_RECIPIENT else None
             step = ab.due_step(watch, now, self.absence_rule) if watch else None
             if step is ab.Step.RENOTIFY:
@@ -230,15 +195,13 @@ class ReturnsAndAbsence(FleetCore):
 
 
     def _rearm_for_alternate(self, robot: RobotView, delivery: dl.Delivery, person: str) -> str:
-        """New PIN: its hash replaces the old one in the robot's waiting unloadDocuments (a one-node order)."""
+        """New PIN: its hash replaces the old one in the robot's waiting unloadDocuments (the trip is
+        re-planned from here: this hand-over first, then any other stops ahead)."""
         pin = generate_pin()
         dl.set_recipient_pin(delivery, pin)
         delivery.alternate_person = person
         self.store.save_delivery(delivery)
-        here = self.site.place(delivery.recipient.place_id).waypoint_id
-        unload = self._action(ha.UNLOAD_DOCUMENTS, {"deliveryId": delivery.id, "compartmentId": delivery.compartment_id,
-                                                    "pinHash": delivery.recipient_pin_hash}, v.BlockingType.HARD)
-        self._replace_run(robot, delivery, plan_route(self.site, here, here), unload, "alt", returning=False)
+        self._replan(robot, self.runs[robot.robot_id], tag="alt")
         return pin
 
 
@@ -248,7 +211,8 @@ class ReturnsAndAbsence(FleetCore):
         delivery, run = self._delivery_in(robot.robot_id, compartment_id), self.runs.get(robot.robot_id)
         if delivery is None or run is None or delivery.state != S.RETURNING:
             return
-        back = robot.action_state(run.unload_action_id) if run.returning else None
+        leg = run.leg(delivery.id)
+        back = robot.action_state(leg.unload_action_id) if leg and leg.returning and leg.unload_action_id else None
         if back is not None and back.actionStatus in ("RUNNING", "INITIALIZING"):
             return
         self._robot_custody("unlock_refused", robot, compartment_id, person, delivery,

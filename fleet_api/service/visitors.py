@@ -130,7 +130,7 @@ class VisitorCare(FleetCore):
             return
         trip = build_trip(f"visit-{ticket.number}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [None])
         visit.order_id = trip.order_id
-        self._begin(robot, TripRun(trip, None))
+        self._begin(robot, TripRun(trip))
         self._emit("visit", visit.to_dict())
 
 

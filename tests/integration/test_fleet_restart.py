@@ -131,13 +131,13 @@ def test_cross_floor_delivery_completes_across_a_restart(hall_fleet: Hall, hall:
         locks = Locks(dr1)
         delivery_id, sender_pin = hall_fleet.fleet.deliver()
         stored = hall_fleet.fleet.store.load_runs()["dr1"]
-        assert re.fullmatch(r"\d{6}", stored["recipient_pin"] or ""), "kept until the recipient is told"
+        assert re.fullmatch(r"\d{6}", stored["recipient_pins"].get(delivery_id) or ""), "kept until the recipient is told"
 
         fleet = checkpoint("assigned")
         assert fleet.state_of(delivery_id) == S.TO_PICKUP
         await load(fleet, dr1, locks, sender_pin)
         assert fleet.state_of(delivery_id) == S.LOADED
-        assert fleet.store.load_runs()["dr1"]["recipient_pin"] is None, "told: no longer stored beside the run"
+        assert fleet.store.load_runs()["dr1"]["recipient_pins"] == {}, "told: no longer stored beside the run"
         assert dr1.drive() == lobby
         assert fleet.state_of(delivery_id) == S.IN_TRANSIT
 

@@ -127,8 +127,16 @@ class VehicleSim:
         return self.nodes[self.index] if self.nodes else self.idle_node
 
     def _arrive(self) -> None:
+        """Start the node's actions in order; a HARD one waits until the ones before it are done, as
+        on our robot (robots/core/vehicle.py: two loads at one window run one after the other)."""
         for action in self.node.actions:
-            if self.actions[action.actionId].actionStatus == v.ActionStatus.WAITING:
+            status = self.actions[action.actionId].actionStatus
+            if status in ("RUNNING", "INITIALIZING") and action.blockingType == v.BlockingType.HARD:
+                return
+            if status == v.ActionStatus.WAITING:
+                busy = any(self.actions[a.actionId].actionStatus in ("RUNNING", "INITIALIZING") for a in self.node.actions)
+                if busy and action.blockingType == v.BlockingType.HARD:
+                    return
                 self.set_action(action.actionId, v.ActionStatus.RUNNING)
 
     def _blocked(self) -> bool:
@@ -159,6 +167,8 @@ class VehicleSim:
         old = self.actions.get(action_id)
         self.actions[action_id] = v.ActionState(actionId=action_id, actionType=old.actionType if old else None,
                                                 actionStatus=status, resultDescription=result)
+        if status in ("FINISHED", "FAILED") and any(a.actionId == action_id for a in self.node.actions):
+            self._arrive()  # the next action at this node may start now
 
     def finish(self, action_type: str) -> None:
         """The person at the robot did the work (loaded / took the files): the node action is FINISHED."""

@@ -132,3 +132,14 @@ def test_demo_hall_window_to_third_floor_includes_one_ride_and_the_wait() -> Non
     left = eta.remaining(site, route.waypoint_ids)
     assert left.elevator_rides == len(route.rides) == 1
     assert left.time_s == pytest.approx(route.estimated_time_s + eta.ELEVATOR_WAIT_S)
+
+
+def test_on_a_shared_trip_each_delivery_counts_the_others_stops_before_its_own(tiny) -> None:
+    """Two deliveries on one trip: one's recipient at b (index 1 of a -> b -> c), the other's at c."""
+    ids = plan_route(tiny, "a", "c").waypoint_ids  # a, b, c
+    first = eta.delivery_eta(tiny, "in_transit", ids, 0, 0, 1, NOW, other_stops=[0, 2], handover_s=60.0)
+    second = eta.delivery_eta(tiny, "in_transit", ids, 0, 0, 2, NOW, other_stops=[0, 1], handover_s=60.0)
+    assert first is not None and first.eta_s == pytest.approx(8.0), "nothing stops it before its recipient"
+    assert second is not None and second.eta_s == pytest.approx(16.0 + 60.0), "the hand-over at b comes first"
+    past_b = eta.delivery_eta(tiny, "in_transit", ids, 1, 0, 2, NOW, other_stops=[0, 1], handover_s=60.0)
+    assert past_b is not None and past_b.eta_s == pytest.approx(8.0), "a stop already reached is not counted again"

@@ -366,6 +366,25 @@ def test_node_action_runs_on_arrival_and_a_hard_action_blocks_driving_until_fini
     assert not core.has_active_order()
 
 
+def test_two_hard_loads_at_one_node_run_one_after_the_other_then_the_robot_drives() -> None:
+    """Two deliveries loaded at one window: the second compartment is armed only once the first is done."""
+    core = core_at("A")
+    assert core.receive_order(order(["A", "B", "C"], released=3,
+                                    actions={"B": [load_action("load1"), load_action("load2")]}))
+    core.arrived(core.next_step().node.nodeId)
+    first = core.next_step()
+    assert isinstance(first, ActionStep) and first.action.actionId == "load1"
+    core.update_action("load1", ActionStatus.RUNNING)
+    assert core.next_step() is None, "the second HARD load waits for the first"
+    core.update_action("load1", ActionStatus.FINISHED)
+    second = core.next_step()
+    assert isinstance(second, ActionStep) and second.action.actionId == "load2"
+    core.update_action("load2", ActionStatus.RUNNING)
+    assert core.next_step() is None, "no driving while the second load runs"
+    core.update_action("load2", ActionStatus.FINISHED)
+    assert drive_all(core) == ["C"]
+
+
 def test_action_on_the_first_node_runs_before_driving() -> None:
     core = core_at("A")
     assert core.receive_order(order(["A", "B"], released=2, actions={"A": [load_action()]}))
