@@ -6,6 +6,7 @@ the fleet file and site know: where the robot starts, its serial line and its br
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,10 @@ def run_robot(run: RobotRun, site: Site) -> None:
         for node in nodes:
             executor.add_node(node)
         log.info("robot %s up with %d nodes", run.spec.robot_id, len(nodes))
+        # Nodes, site and message types are long-lived: keep full collections from walking them while
+        # the control loop runs (a collection pause is a pause in steering).
+        gc.collect()
+        gc.freeze()
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

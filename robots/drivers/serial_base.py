@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import serial
 
-from robots.core.base_protocol import FrameDecoder, Heartbeat, Message, encode
+from robots.core.base_protocol import FrameDecoder, Heartbeat, Message, VelocityCmd, encode
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class SerialMotorBase:
                  baudrate: int = 115200, heartbeat_period_s: float = 0.1,
                  silent_after_s: float = 1.0, backoff_min_s: float = 0.1,
                  backoff_max_s: float = 2.0, reopen_after_silent_s: float = 3.0,
-                 read_timeout_s: float = 0.05) -> None:
+                 read_timeout_s: float = 0.05, motion_timeout_s: float | None = None) -> None:
         if not url:
             raise ValueError("SerialMotorBase: serial url is empty (expected a device path, "
                              "pty symlink or socket://host:port)")
@@ -45,6 +45,10 @@ class SerialMotorBase:
         self._backoff_max_s = backoff_max_s
         self._reopen_after_silent_s = reopen_after_silent_s
         self._read_timeout_s = read_timeout_s
+        # A motion command lives this long unless renewed; checked on the heartbeat thread so the base
+        # stops even when the host's callbacks stall (heartbeats alone would keep the last speed).
+        self._motion_timeout_s = motion_timeout_s
+        self._last_motion_s: float | None = None
         self._port: serial.SerialBase | None = None
         self._port_lock = threading.Lock()
         self._closed = threading.Event()
@@ -96,6 +100,8 @@ class SerialMotorBase:
 
     def send(self, msg: Message) -> bool:
         """Write one frame; False when the port is not open or the write failed (thread-safe)."""
+        if isinstance(msg, VelocityCmd):
+            self._last_motion_s = time.monotonic() if (msg.linear_mps or msg.angular_radps) else None
         frame = encode(msg)
         with self._port_lock:
             port = self._port
@@ -212,6 +218,10 @@ class SerialMotorBase:
 
     def _heartbeat_loop(self) -> None:
         while not self._closed.wait(self._heartbeat_period_s):
+            last_motion_s = self._last_motion_s
+            if (self._motion_timeout_s is not None and last_motion_s is not None
+                    and time.monotonic() - last_motion_s > self._motion_timeout_s):
+                self.send(VelocityCmd(0.0, 0.0))  # the motion command expired: stop, once
             if self._heartbeat_enabled.is_set() and self.connected:
                 if self.send(Heartbeat(self._seq)):
                     self._seq = (self._seq + 1) & 0xFFFFFFFF

@@ -13,7 +13,6 @@ All protocol and link logic lives in robots.core.base_protocol and robots.driver
 import hallfleet.ros_env  # noqa: F401  (loopback-only DDS, before rclpy)
 
 import math
-import time
 from typing import Any
 
 import rclpy
@@ -23,6 +22,7 @@ from geometry_msgs.msg import Quaternion, Twist
 from hall_interfaces.msg import LockCommand, LockStates
 from nav_msgs.msg import Odometry as OdometryMsg
 from rclpy.node import Node
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool
@@ -124,7 +124,9 @@ class BaseDriverNode(Node):
         url = self.declare_parameter("serial_url", serial_url or "").value
         self._odom_frame = self.declare_parameter("odom_frame_id", "odom").value
         self._base_frame = self.declare_parameter("base_frame_id", "base_link").value
-        self._cmd_vel_timeout_s = float(self.declare_parameter("cmd_vel_timeout_s", 0.5).value)
+        cmd_vel_timeout_s = float(self.declare_parameter(
+            "cmd_vel_timeout_s", 0.3,
+            ParameterDescriptor(description="a cmd_vel not renewed within this stops the base [s, wall]")).value)
         if not url:
             raise ValueError(f"{self.get_fully_qualified_name()}: parameter serial_url is empty; "
                              "set it to the motor base port (device, pty link or socket://)")
@@ -138,12 +140,12 @@ class BaseDriverNode(Node):
         self._estop_state_pub = self.create_publisher(Bool, "estop_state", LATCHED)
         self.create_subscription(Bool, "estop", self._on_estop, 10)
         self.create_subscription(Bool, "charge", self._on_charge, 10)
-        self._last_cmd_vel_s: float | None = None
         self._base_status: bp.Status | None = None
         self._diag_name = f"{self.get_fully_qualified_name()}: motor base"
-        self.base = SerialMotorBase(url, self._on_base_message)
+        # The cmd_vel timeout runs on the serial link's own heartbeat thread: a busy executor cannot
+        # leave the base driving on an old command.
+        self.base = SerialMotorBase(url, self._on_base_message, motion_timeout_s=cmd_vel_timeout_s)
         self.create_timer(1.0, self._publish_diagnostics)
-        self.create_timer(0.1, self._check_cmd_vel_timeout)
         self.base.start()
 
     def destroy_node(self) -> None:
@@ -175,15 +177,7 @@ class BaseDriverNode(Node):
             self.get_logger().warning("charge command dropped: motor base not connected")
 
     def _on_cmd_vel(self, twist: Twist) -> None:
-        self._last_cmd_vel_s = time.monotonic()
         self.base.send(twist_to_cmd(twist))
-
-    def _check_cmd_vel_timeout(self) -> None:
-        """Stop once when cmd_vel goes quiet: heartbeats alone would keep the last speed forever."""
-        last = self._last_cmd_vel_s
-        if last is not None and time.monotonic() - last > self._cmd_vel_timeout_s:
-            if self.base.send(bp.VelocityCmd(0.0, 0.0)):
-                self._last_cmd_vel_s = None
 
     def _on_lock_command(self, cmd: LockCommand) -> None:
         if not self.base.send(lock_command_to_cmd(cmd)):

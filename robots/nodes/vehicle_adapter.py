@@ -123,8 +123,9 @@ class VehicleAdapterNode(Node):
         self._estop_pub = self.create_publisher(Bool, "estop", 10)
         self._charge_pub = self.create_publisher(Bool, "charge", 10)
         self.create_subscription(Bool, "estop_state", self._on_estop_state, LATCHED, callback_group=group)
-        self.create_subscription(PoseStamped, "pose", self._on_pose, 10, callback_group=group)
-        self.create_subscription(Odometry, "odom", self._on_odom, 10, callback_group=group)
+        # depth 1: behind a busy executor only the newest pose and velocity are worth reporting
+        self.create_subscription(PoseStamped, "pose", self._on_pose, 1, callback_group=group)
+        self.create_subscription(Odometry, "odom", self._on_odom, 1, callback_group=group)
         self.create_subscription(String, "current_map", self._on_map, 10, callback_group=group)
         self.create_subscription(BatteryState, "battery_state", self._on_battery, 10, callback_group=group)
         self.create_subscription(CompartmentState, "compartments", self._on_compartment, 20, callback_group=group)

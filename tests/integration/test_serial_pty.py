@@ -121,6 +121,26 @@ def test_heartbeat_loss_stops_the_robot(driver) -> None:
     assert rec.get(Odometry).linear_mps == 0.0  # a stale set-point does not resume on its own
 
 
+def test_a_motion_command_not_renewed_stops_the_base_while_heartbeats_go_on(link: Path, firmware) -> None:
+    # What keeps a robot from driving on when its controller stalls: the link itself lets the last
+    # command expire, although heartbeats still say the host is alive.
+    rec = Recorder()
+    base = SerialMotorBase(str(link), rec, motion_timeout_s=0.3).start()
+    try:
+        wait_for(lambda: rec.get(Odometry), 10.0, "first odometry frame")
+        base.send(VelocityCmd(0.5, 0.2))  # once, never renewed
+        wait_for(lambda: rec.get(Odometry).linear_mps > 0.3, 3.0, "moving on the single command")
+        wait_for(lambda: rec.get(Odometry).linear_mps == 0.0 and rec.get(Odometry).angular_radps == 0.0, 3.0,
+                 "stopped after the command expired")
+        stopped_x = rec.get(Odometry).x_m
+        seen = rec.n(Odometry)
+        wait_for(lambda: rec.n(Odometry) >= seen + 5, 3.0, "more odometry")
+        assert rec.get(Odometry).x_m == pytest.approx(stopped_x)
+        assert rec.get(Status).heartbeat_ok, "heartbeats continued: it was the command that expired"
+    finally:
+        base.close()
+
+
 def test_lock_command_changes_lock_state(driver) -> None:
     base, rec = driver
     wait_for(lambda: rec.get(LockState), 3.0, "first LockState")
