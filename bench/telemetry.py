@@ -113,6 +113,7 @@ def run_vehicles(url: str, serials: list[str], seconds: float, per_client: int, 
     state_slots = [[i for i in range(count) if i * 1000 // count == s] for s in range(1000)]
     sent_state, sent_vis = [0] * count, [0] * count
     clock = _Clock()
+    cpu0_s = time.process_time()
     slots = int(seconds / TICK_S)
     lag_max_s = 0.0
     t0 = time.monotonic() + 0.05
@@ -136,7 +137,7 @@ def run_vehicles(url: str, serials: list[str], seconds: float, per_client: int, 
         client.disconnect()
         client.loop_stop()
     return {"serials": serials, "state": sent_state, "visualization": sent_vis,
-            "publisher_lag_max_ms": round(lag_max_s * 1000, 1)}
+            "publisher_lag_max_ms": round(lag_max_s * 1000, 1), "cpu_s": time.process_time() - cpu0_s}
 
 
 # ------------------------------------------------------------------------------------- fleet side
@@ -174,6 +175,52 @@ class GcWatch:
 GC_WATCH = GcWatch()
 
 
+class RejectWatch(logging.Handler):
+    """Counts the fleet's rejections of the bench's own messages (the master logs each with its topic).
+
+    The broker may be shared: another fleet's or a test's malformed messages are not the bench's loss.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        logging.getLogger("fleet_api.adapters.mqtt_master").addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("rejected") and f"/{MANUFACTURER}/" in record.getMessage():
+            self.count += 1
+
+
+REJECT_WATCH = RejectWatch()
+
+
+class CpuWatch:
+    """CPU time of the fleet process, its loop thread and paho's network thread over a step.
+
+    Tells which side ran out of CPU: the fleet's loop, its MQTT thread, or (with the publishers'
+    own figures) the simulated vehicles sharing the same cores.
+    """
+
+    def __init__(self, client_id: str) -> None:
+        self._client_id = client_id
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float]:
+        mqtt_s = 0.0
+        for thread in threading.enumerate():
+            if thread.name.endswith(self._client_id) and thread.ident is not None:
+                try:
+                    mqtt_s += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+                except (OSError, AttributeError):
+                    pass
+        return time.process_time(), time.thread_time(), mqtt_s
+
+    def percent(self, wall_s: float) -> dict[str, float]:
+        now = self._sample()
+        process, loop, mqtt = (round((b - a) / wall_s * 100, 1) for a, b in zip(self._start, now))
+        return {"fleet_cpu_pct": process, "fleet_loop_cpu_pct": loop, "fleet_mqtt_thread_cpu_pct": mqtt}
+
+
 class Fleet:
     """The real fleet side, observed: every handled vehicle message is recorded with its handling time."""
 
@@ -190,8 +237,9 @@ class Fleet:
         self.store = SqlStore(f"sqlite:///{data_dir / 'bench.sqlite3'}")
         self.service = FleetService(site, self.store, KnowledgeBase.load(site_dir / "service_items.yaml"))
         self.records: list[tuple[str, str, int, str, int]] = []
+        self.client_id = f"hallfleet-bench-fleet-{os.getpid()}"
         self.master = MqttFleetMaster(url, loop, self._observed, self.service.handle_elevator,
-                                      client_id=f"hallfleet-bench-fleet-{os.getpid()}")
+                                      client_id=self.client_id)
         self.service.link = self.master
 
     def _observed(self, manufacturer: str, serial: str, kind: str, message) -> None:
@@ -225,8 +273,10 @@ async def run_step(fleet: Fleet, url: str, tag: str, count: int, args: argparse.
     await _drain(fleet)
     fleet.records = []
     GC_WATCH.max_pause_ms = 0.0
-    rejected_before = fleet.master.rejected_messages
+    rejected_before = REJECT_WATCH.count
     groups = [serials[i:i + args.vehicles_per_process] for i in range(0, count, args.vehicles_per_process)]
+    cpu = CpuWatch(fleet.client_id)  # run_step runs on the loop's thread
+    wall0_s = time.perf_counter()
     procs = []
     for group in groups:
         procs.append(await asyncio.create_subprocess_exec(
@@ -240,6 +290,7 @@ async def run_step(fleet: Fleet, url: str, tag: str, count: int, args: argparse.
         if proc.returncode != 0:
             raise RuntimeError(f"vehicle process exited with {proc.returncode} at N={count}")
         sent.append(json.loads(out.decode().strip().splitlines()[-1]))
+    cpu_pct = cpu.percent(time.perf_counter() - wall0_s)
     await _drain(fleet)
     records = fleet.records
     fleet.records = []
@@ -273,12 +324,14 @@ async def run_step(fleet: Fleet, url: str, tag: str, count: int, args: argparse.
         "published": published,
         "received": len(records),
         "lost": lost,
-        "rejected": fleet.master.rejected_messages - rejected_before,
+        "rejected": REJECT_WATCH.count - rejected_before,
         "msgs_per_s": round(published / args.step_seconds),
         "p50_ms": p50, "p99_ms": p99, "max_ms": worst,
         "publisher_lag_max_ms": max(b["publisher_lag_max_ms"] for b in sent),
         "p99_per_second_ms": per_second_p99,
         "fleet_gc_max_pause_ms": round(GC_WATCH.max_pause_ms, 1),
+        **cpu_pct,
+        "publisher_cpu_pct": round(sum(b["cpu_s"] for b in sent) / args.step_seconds * 100, 1),
     }
     result["ok"] = bool(lost == 0 and result["rejected"] == 0 and p99 is not None and p99 < P99_LIMIT_MS)
     print(f"  N={count:5d}: {json.dumps(result)}", file=sys.stderr, flush=True)

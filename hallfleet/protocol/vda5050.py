@@ -282,24 +282,49 @@ _MODELS: dict[str, type[_Model]] = {
 
 
 def decode(kind: str, payload: bytes | str, topic_name: str = "") -> _Model:
-    """Parse and validate one message; raise ProtocolError naming topic and offending field."""
+    """Parse and validate one message; raise ProtocolError naming topic and offending field.
+
+    The message kinds with a model are parsed and validated in one pass by pydantic-core
+    (``model_validate_json``): about half the cost of ``json.loads`` plus ``model_validate``, and
+    every vehicle's ``state`` (1 Hz) and ``visualization`` (10 Hz) goes through here. Malformed JSON
+    is re-parsed with the standard library only to keep its error text (and its tolerance of
+    NaN/Infinity), so results and messages do not depend on which parser saw the payload first.
+    """
     where = topic_name or kind
-    try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"{where}: not JSON: {exc}") from None
-    if kind == "factsheet":
+    model = _MODELS.get(kind)
+    if model is None:
+        if kind != "factsheet":
+            raise ProtocolError(f"{where}: unknown VDA 5050 topic kind {kind!r}")
+        data = _load_json(payload, where)
         if not isinstance(data, dict):
             raise ProtocolError(f"{where}: factsheet must be a JSON object")
         return Factsheet.from_dict(data, where)
     try:
-        return _MODELS[kind].model_validate(data)
+        return model.model_validate_json(payload)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(message)"
-        raise ProtocolError(f"{where}: field {field}: {first['msg']}") from None
-    except KeyError:
-        raise ProtocolError(f"{where}: unknown VDA 5050 topic kind {kind!r}") from None
+        first = exc.errors(include_url=False, include_input=False)[0]
+        if first["type"] != "json_invalid":
+            raise _field_error(where, first) from None
+    # Not JSON to pydantic-core: let the standard library say why (or accept what it accepts).
+    data = _load_json(payload, where)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _field_error(where, exc.errors(include_url=False, include_input=False)[0]) from None
+
+
+def _load_json(payload: bytes | str, where: str) -> Any:
+    try:
+        return json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"{where}: not JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(f"{where}: not JSON: nested too deeply") from None
+
+
+def _field_error(where: str, first: Any) -> ProtocolError:
+    field = ".".join(str(part) for part in first["loc"]) or "(message)"
+    return ProtocolError(f"{where}: field {field}: {first['msg']}")
 
 
 class Factsheet(_Model):
