@@ -87,6 +87,9 @@ class FleetCore:
         self._subscribers: set[asyncio.Queue] = set()
         self.homes: dict[str, str] = {}
         self._rejected: set[tuple[str, str]] = set()  # (delivery, robot): never offer it to that robot again
+        # False once dispatch found nothing waiting, True again when a delivery (re)enters REQUESTED:
+        # dispatch runs on every vehicle state, and a large fleet must not pay for it while idle.
+        self._deliveries_waiting = True
         self._charge_sent: dict[str, str] = {}  # robot -> startCharging actionId (once per low-battery episode)
         self.queue = wt.QueueBook()  # visitors who wait: in memory only (see fleet_api/domain/waiting.py)
         self.wait_rule = wt.WaitRule()

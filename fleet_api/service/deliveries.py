@@ -38,6 +38,7 @@ class DeliveryWork(FleetCore):
         delivery_id = dl.format_delivery_id(now.date(), self.store.next_delivery_number(now.date()))
         delivery = dl.new_delivery(delivery_id, sender, recipient, documents, priority, note, now, pin)  # type: ignore[arg-type]
         self.store.add_delivery(delivery)
+        self._deliveries_waiting = True
         self._custody("created", delivery, sender.person, place_id=sender.place_id,
                       detail=f"{len(documents)} document(s): " + ", ".join(d.barcode for d in documents))
         self._emit_delivery(delivery)
@@ -87,17 +88,21 @@ class DeliveryWork(FleetCore):
         dl.transition(delivery, state, utcnow(), message)
         self.store.save_delivery(delivery)
         self._emit_delivery(delivery)
-
+        if state == S.REQUESTED:
+            self._deliveries_waiting = True
 
     # ---------------------------------------------------------------- dispatch
     def dispatch(self) -> None:
         """Give waiting deliveries (urgent first, then oldest) to the nearest free delivery robot;
         other waiting deliveries ride along when their routes fit (fleet_api/domain/batching.py)."""
-        if self.link is None:
-            return
-        if not any(r.is_free_for_delivery() and self._carries_files(r) for r in self.robots.values()):
-            return  # runs on every robot state: no store query while no robot could take a delivery
+        if self.link is None or not self._deliveries_waiting:
+            return  # runs on every robot state: nothing to do while no delivery waits
+        if not any(self._carries_files(r) and r.is_free_for_delivery() for r in self.robots.values()):
+            return  # no store query while no robot could take a delivery
         waiting = self.store.list_deliveries(states=[S.REQUESTED])
+        if not waiting:
+            self._deliveries_waiting = False
+            return
         waiting.sort(key=lambda d: (d.priority != "urgent", d.created_at))
         taken: set[str] = set()
         for delivery in waiting:
