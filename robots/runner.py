@@ -56,7 +56,9 @@ def build_nodes(run: RobotRun, site: Site, context=None) -> list:
 
     ns = run.spec.robot_id
     params = _start_parameters(run, site)
-    common = {"namespace": ns, "context": context}
+    # No parameter services: every service is an entity the Python executor walks on each wake-up,
+    # and 6 per node were half of the robot's wait set (parameters still come from the YAML file).
+    common = {"namespace": ns, "context": context, "start_parameter_services": False}
     nodes = [
         BaseDriverNode(run.serial_url, **common),
         NavigationNode(parameter_overrides=params, **common),

@@ -23,18 +23,17 @@ from hall_interfaces.msg import LockCommand, LockStates
 from nav_msgs.msg import Odometry as OdometryMsg
 from rclpy.node import Node
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool
 from tf2_msgs.msg import TFMessage
 
 from robots.core import base_protocol as bp
 from robots.drivers.serial_base import SerialMotorBase
+from robots.nodes.qos import LATCHED, LATEST
 from robots.nodes.conversions import odometry_to_tf
 
 _POSE_VARIANCE = 0.01
 _TWIST_VARIANCE = 0.001
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 # ---- conversions (no node state) ----------------------------------------------------------------
@@ -135,7 +134,7 @@ class BaseDriverNode(Node):
         self._battery_pub = self.create_publisher(BatteryState, "battery_state", 10)
         self._locks_pub = self.create_publisher(LockStates, "lock_states", 10)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, 10)
+        self.create_subscription(Twist, "cmd_vel", self._on_cmd_vel, LATEST)
         self.create_subscription(LockCommand, "lock_command", self._on_lock_command, 10)
         self._estop_state_pub = self.create_publisher(Bool, "estop_state", LATCHED)
         self.create_subscription(Bool, "estop", self._on_estop, 10)

@@ -22,17 +22,16 @@ from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from rcl_interfaces.msg import ParameterDescriptor
 from std_msgs.msg import String
 from tf2_msgs.msg import TFMessage
 
 from robots.core.path_follower import PathFollower, Pose, compose, inverse
 from robots.core.pose_prediction import CommandHistory
+from robots.nodes.qos import LATCHED, LATEST
 from robots.nodes.conversions import (odometry_to_pose, pose2d, pose_to_stamped, pose_to_transform,
                                       quaternion_to_yaw)
 
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class NavigationNode(Node):
@@ -68,8 +67,7 @@ class NavigationNode(Node):
         self._map_pub = self.create_publisher(String, "current_map", LATCHED)
         self._tf_pub = self.create_publisher(TFMessage, "tf", 100)
         self.create_timer(1.0 / gp("tf_rate_hz"), self._publish_tf)
-        # depth 1: behind a busy executor only the newest odometry matters
-        self.create_subscription(Odometry, "odom", self._on_odom, 1, callback_group=group)
+        self.create_subscription(Odometry, "odom", self._on_odom, LATEST, callback_group=group)
         self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10, callback_group=group)
         self._server = ActionServer(
             self, Navigate, "navigate", execute_callback=self._execute,

@@ -26,7 +26,6 @@ from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool, String
 
@@ -34,10 +33,10 @@ from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from robots.core.vehicle import ActionStep, DriveStep, VehicleCore, VehiclePosition
 from robots.drivers.mqtt_vehicle_link import MqttVehicleLink
+from robots.nodes.qos import LATCHED, LATEST
 from robots.nodes.conversions import pose2d, stamped_to_pose, yaw_to_quaternion
 
 log = logging.getLogger(__name__)
-LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class ActionParameterError(ValueError):
@@ -123,9 +122,8 @@ class VehicleAdapterNode(Node):
         self._estop_pub = self.create_publisher(Bool, "estop", 10)
         self._charge_pub = self.create_publisher(Bool, "charge", 10)
         self.create_subscription(Bool, "estop_state", self._on_estop_state, LATCHED, callback_group=group)
-        # depth 1: behind a busy executor only the newest pose and velocity are worth reporting
-        self.create_subscription(PoseStamped, "pose", self._on_pose, 1, callback_group=group)
-        self.create_subscription(Odometry, "odom", self._on_odom, 1, callback_group=group)
+        self.create_subscription(PoseStamped, "pose", self._on_pose, LATEST, callback_group=group)
+        self.create_subscription(Odometry, "odom", self._on_odom, LATEST, callback_group=group)
         self.create_subscription(String, "current_map", self._on_map, 10, callback_group=group)
         self.create_subscription(BatteryState, "battery_state", self._on_battery, 10, callback_group=group)
         self.create_subscription(CompartmentState, "compartments", self._on_compartment, 20, callback_group=group)
