@@ -15,7 +15,9 @@ mirror the newest revision (a test compares the two).
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -138,6 +140,21 @@ class UnknownDeliveryError(StoreError):
     pass
 
 
+def _set_wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent once done). Changing the journal mode answers "database is
+    locked" at once, without the busy timeout, while another connection (a second process starting
+    up) holds a transaction: retry within the same timeout."""
+    deadline_s = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline_s:
+                raise
+            time.sleep(0.05)
+
+
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -159,7 +176,7 @@ def _make_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         if not in_memory:
-            cur.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cur)
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
