@@ -34,6 +34,9 @@ from robots.nodes.conversions import (odometry_to_pose, pose2d, pose_to_stamped,
 
 
 
+FEEDBACK_PERIOD_S = 0.5  # Navigate feedback period [s, wall]; the control loop runs at control_rate_hz
+
+
 class NavigationNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("navigation", **kwargs)
@@ -141,6 +144,7 @@ class NavigationNode(Node):
         )
         period_s = 1.0 / self.get_parameter("control_rate_hz").value
         feedback = Navigate.Feedback()
+        next_feedback_s = 0.0
         last_s = time.monotonic()
         while True:
             if goal_handle.is_cancel_requested or not goal_handle.is_active:
@@ -167,10 +171,12 @@ class NavigationNode(Node):
                 result.final_pose = pose2d(pose.x_m, pose.y_m, pose.yaw_rad)
                 return result
             self._send(command.linear_mps, command.angular_radps)
-            feedback.pose = pose2d(pose.x_m, pose.y_m, pose.yaw_rad)
-            feedback.distance_remaining_m = command.remaining_m
-            feedback.waypoint_index = command.waypoint_index
-            goal_handle.publish_feedback(feedback)
+            if now_s >= next_feedback_s:  # every control cycle would double the robot's CPU (the
+                next_feedback_s = now_s + FEEDBACK_PERIOD_S  # adapter's action client takes each one)
+                feedback.pose = pose2d(pose.x_m, pose.y_m, pose.yaw_rad)
+                feedback.distance_remaining_m = command.remaining_m
+                feedback.waypoint_index = command.waypoint_index
+                goal_handle.publish_feedback(feedback)
             time.sleep(period_s)
 
     def _send(self, linear_mps: float, angular_radps: float) -> None:

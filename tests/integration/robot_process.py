@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from hallfleet.protocol import vda5050 as v
 from support import stop_process  # noqa: F401  (re-exported to the tests that import it from here)
@@ -32,6 +33,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = REPO_ROOT / "maps" / "demo_hall"
 DELIVERY_CONFIG = REPO_ROOT / "robots" / "config" / "delivery.yaml"
 MANUFACTURER = "HallFleet"
+
+# A known limit, not a cure: the robot process runs its control loop on rclpy's Python executor, and
+# on this 2-core machine odometry and commands sometimes arrive 0.2-0.6 s late (2-6 simulated
+# seconds at time scale 10); now and then a drive does not settle within its timeout. Tests that
+# drive a real robot process get two more tries; a behaviour that is wrong fails all three. See the
+# stop note of 2026-11-29 and robots/nodes/qos.py.
+ROBOT_DRIVE_RERUNS = pytest.mark.flaky(reruns=2, reruns_delay=2)
 
 
 def broker_reachable(host: str = "127.0.0.1", port: int = 1883, timeout_s: float = 1.0) -> bool:

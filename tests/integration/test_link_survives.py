@@ -24,13 +24,16 @@ import pytest  # noqa: E402
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
 from fleet_process import fleet_manager, get_json, post_json, start_other_make, write_other_make_fleet  # noqa: E402
-from robot_process import SITE_DIR, RobotProcess, VdaMaster, order_graph, unique_robot_id, wait_for  # noqa: E402
+from robot_process import (  # noqa: E402
+    ROBOT_DRIVE_RERUNS, SITE_DIR, RobotProcess, VdaMaster, order_graph, unique_robot_id, wait_for,
+)
 from support import free_port, stop_process  # noqa: E402
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="mosquitto is not installed (make test installs it)"),
+    ROBOT_DRIVE_RERUNS,
 ]
 
 START_TIMEOUT_S = 30.0

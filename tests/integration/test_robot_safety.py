@@ -17,12 +17,14 @@ import pytest  # noqa: E402
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
 from robot_process import (  # noqa: E402
+    ROBOT_DRIVE_RERUNS,
     SITE_DIR, action, broker_reachable, order_graph, running_robot,
 )
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not broker_reachable(), reason="no MQTT broker (Mosquitto) on 127.0.0.1:1883"),
+    ROBOT_DRIVE_RERUNS,
 ]
 
 START_TIMEOUT_S = 30.0

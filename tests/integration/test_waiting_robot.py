@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 
 from fleet_api.http.app import create_app
 from fleet_api.settings import Settings
-from robot_process import REPO_ROOT, SITE_DIR, stop_process, unique_robot_id, wait_for
+from robot_process import ROBOT_DRIVE_RERUNS, REPO_ROOT, SITE_DIR, stop_process, unique_robot_id, wait_for
 from support import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, ROBOT_DRIVE_RERUNS]
 CST = timezone(timedelta(hours=8))
 GUIDANCE_CONFIG = REPO_ROOT / "robots" / "config" / "guidance.yaml"
 ROBOT_TIME_SCALE = 10.0
