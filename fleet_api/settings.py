@@ -7,9 +7,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SITE = REPO_ROOT / "maps" / "demo_hall"
-DEFAULT_FLEET = REPO_ROOT / "robots" / "fleets" / "demo_hall.yaml"
+from hallfleet.paths import DEFAULT_FLEET, DEFAULT_SITE
+
 
 
 class Settings(BaseSettings):

@@ -36,9 +36,9 @@ stamp() { cat "$@" | sha256sum | cut -c1-16; }
 
 deps_stamp=$(stamp pyproject.toml)
 if [ "$(cat "$VENV/.deps-stamp" 2>/dev/null)" != "$deps_stamp" ]; then
-  echo "bootstrap: installing the project into $VENV (editable, with dev extras)"
+  echo "bootstrap: installing the project into $VENV (editable, with the robot, fleet and dev extras)"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  "$VENV/bin/python" -m pip install -q -e ".[robot,fleet,dev]"
   echo "$deps_stamp" > "$VENV/.deps-stamp"
   rm -f "$VENV/.interfaces-stamp"  # new ROS wheels: rebuild our interfaces against them
 fi

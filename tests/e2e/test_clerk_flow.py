@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hallfleet.demo import DemoOptions, start_hall
-from hallfleet.supervisor import Supervisor
+from hallfleet_apps.demo import DemoOptions, start_hall
+from hallfleet_apps.supervisor import Supervisor
 from support import CHROMIUM, free_port, get_json, launched_chromium
 
 pytestmark = pytest.mark.e2e

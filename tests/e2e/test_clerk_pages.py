@@ -312,8 +312,8 @@ def test_page_fits_the_screen_with_legible_chinese(people, fleet_url, viewport):
 @pytest.fixture(scope="module")
 def hall_url(tmp_path_factory: pytest.TempPathFactory):
     """The whole demo hall (robots, elevators, fleet manager) on free loopback ports; stopped afterwards."""
-    from hallfleet.demo import DemoOptions, start_hall
-    from hallfleet.supervisor import Supervisor
+    from hallfleet_apps.demo import DemoOptions, start_hall
+    from hallfleet_apps.supervisor import Supervisor
 
     data_dir = tmp_path_factory.mktemp("clerk_pages_hall")
     options = DemoOptions(

@@ -20,7 +20,7 @@ def test_demo_serves_pages_until_ctrl_c_then_stops_everything(tmp_path: Path) ->
     data_dir = tmp_path / "hall-data"
     http_port = free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "hallfleet.cli", "demo", "--data-dir", str(data_dir), "--http-port", str(http_port),
+        [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--data-dir", str(data_dir), "--http-port", str(http_port),
          "--broker-port", str(free_port())],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
     )

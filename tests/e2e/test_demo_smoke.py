@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def test_smoke_run_delivers_across_floors_and_speaks(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    command = [sys.executable, "-m", "hallfleet.cli", "demo", "--smoke", "--data-dir", str(data_dir),
+    command = [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--smoke", "--data-dir", str(data_dir),
                "--http-port", str(free_port()), "--broker-port", str(free_port())]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
     last_line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""

@@ -59,7 +59,7 @@ def test_plain_rclpy_script_sees_the_robot_drive_drain_and_report_its_link(tmp_p
     http_port = free_port()
     base_url = f"http://127.0.0.1:{http_port}"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "hallfleet.cli", "demo", "--data-dir", str(tmp_path / "hall-data"),
+        [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--data-dir", str(tmp_path / "hall-data"),
          "--http-port", str(http_port), "--broker-port", str(free_port()), "--time-scale", str(TIME_SCALE)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )

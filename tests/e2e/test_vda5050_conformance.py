@@ -76,7 +76,7 @@ def test_every_message_of_a_demo_delivery_validates_against_the_official_schemas
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        command = [sys.executable, "-m", "hallfleet.cli", "demo", "--smoke", "--data-dir", str(tmp_path / "data"),
+        command = [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--smoke", "--data-dir", str(tmp_path / "data"),
                    "--http-port", str(free_port()), "--mqtt-url", f"mqtt://127.0.0.1:{port}"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
         assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-3000:]}"

@@ -55,7 +55,7 @@ def fleet_manager_process(workdir: Path, fleet_file: Path, mqtt_url: str, start_
     log_path = workdir / log_name
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hallfleet.cli", "fleet", "serve", "--http-port", str(port), "--mqtt-url", mqtt_url,
+            [sys.executable, "-m", "hallfleet_apps.cli", "fleet", "serve", "--http-port", str(port), "--mqtt-url", mqtt_url,
              "--data-dir", str(workdir / "data"), "--fleet", str(fleet_file)],
             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:

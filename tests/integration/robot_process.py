@@ -116,7 +116,7 @@ class RobotProcess:
         robot_log = open(self.workdir / "robot.log", "wb")
         self._logs.append(robot_log)
         self.robot = subprocess.Popen(
-            [sys.executable, "-m", "hallfleet.cli", "robot", "run", "--robot", self.robot_id,
+            [sys.executable, "-m", "hallfleet_apps.cli", "robot", "run", "--robot", self.robot_id,
              "--serial-url", str(self.link), "--mqtt-url", self.mqtt_url, "--time-scale", str(self.time_scale),
              "--data-dir", str(self.workdir / "data"), "--site", str(SITE_DIR), "--fleet", str(fleet)],
             cwd=REPO_ROOT, env=env, stdout=robot_log, stderr=subprocess.STDOUT,

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_launched_delivery_robot_publishes_its_topics_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     robot_id = "lr" + secrets.token_hex(4)
     launch = subprocess.Popen(
-        [sys.executable, "-m", "hallfleet.cli", "launch", str(REPO / "launch/delivery_robot.launch.yaml"),
+        [sys.executable, "-m", "hallfleet_apps.cli", "launch", str(REPO / "launch/delivery_robot.launch.yaml"),
          f"robot_id:={robot_id}", f"serial_url:={tmp_path / 'base.tty'}", "time_scale:=5.0",
          "mqtt_url:=mqtt://127.0.0.1:1", "--log-dir", str(tmp_path / "logs")],  # no broker needed to drive ROS
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(), cwd=REPO,

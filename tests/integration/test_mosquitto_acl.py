@@ -81,7 +81,7 @@ def broker() -> Iterator[Broker]:
         fleet.write_text(FLEET_YAML, encoding="utf-8")
         out_dir, port = work / "broker", _free_port()
         result = subprocess.run(
-            [sys.executable, "-m", "hallfleet.cli", "broker", "config", "--fleet", str(fleet),
+            [sys.executable, "-m", "hallfleet_apps.cli", "broker", "config", "--fleet", str(fleet),
              "--out-dir", str(out_dir), "--port", str(port)],
             capture_output=True, text=True, timeout=60,
         )

@@ -50,7 +50,7 @@ def test_guidance_robot_drives_to_the_waiting_zone_and_speaks_the_greeting(tmp_p
             firmware = start(["-m", "robots.sim.firmware", "--link", str(link), "--time-scale", str(ROBOT_TIME_SCALE),
                               "--compartments", "1"], tmp_path / "firmware.log")
             wait_for(lambda: link.is_symlink() or firmware.poll() is not None, 10.0, "the firmware pty link")
-            robot = start(["-m", "hallfleet.cli", "robot", "run", "--robot", robot_id, "--serial-url", str(link),
+            robot = start(["-m", "hallfleet_apps.cli", "robot", "run", "--robot", robot_id, "--serial-url", str(link),
                            "--mqtt-url", f"mqtt://127.0.0.1:{broker_port}", "--time-scale", str(ROBOT_TIME_SCALE),
                            "--data-dir", str(robot_data), "--site", str(SITE_DIR), "--fleet", str(fleet_file)],
                           tmp_path / "robot.log")

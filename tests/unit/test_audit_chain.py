@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from fleet_api.domain.custody import CustodyEvent, chain, event_fields, iso_utc
-from hallfleet.cli_audit import find_breaks
+from hallfleet_apps.cli_audit import find_breaks
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hallfleet.broker_config import (
+from hallfleet_apps.broker_config import (
     BrokerConfigError,
     ListenerSettings,
     TlsFiles,
@@ -17,7 +17,7 @@ from hallfleet.broker_config import (
     new_passwords,
     tls_files,
 )
-from hallfleet.cli_broker import broker_app
+from hallfleet_apps.cli_broker import broker_app
 from hallfleet.fleet_file import FleetFileError, load_fleet
 
 FLEET = """manufacturer: HallFleet

@@ -14,7 +14,7 @@ from hallfleet.protocol.elevator import (
     request_topic,
     state_topic,
 )
-from hallfleet.sim.elevator import SimElevator, parse_elevator_spec
+from hallfleet_apps.sim.elevator import SimElevator, parse_elevator_spec
 
 DOOR_S = 2.0
 FLOOR_S = 3.0

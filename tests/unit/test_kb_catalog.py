@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from hallfleet.cli import app
+from hallfleet_apps.cli import app
 from hallfleet.knowledge import KnowledgeBase, effective_catalog_path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,7 +110,7 @@ def test_the_shipped_catalog_survives_a_round_trip_through_import(tmp_path: Path
 
 def test_kb_ask_json_through_the_real_command_line(tmp_path: Path) -> None:
     def ask(question: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "hallfleet.cli", "kb", "ask", question, "--json",
+        done = subprocess.run([sys.executable, "-m", "hallfleet_apps.cli", "kb", "ask", question, "--json",
                                "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=REPO)
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""  # jieba's start-up chatter is silenced

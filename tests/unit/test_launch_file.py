@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hallfleet.launch import LaunchFileError, load_launch, parse_overrides
+from hallfleet_apps.launch import LaunchFileError, load_launch, parse_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,9 +71,9 @@ def test_demo_hall_launch_file_makes_fleet_manager_elevators_and_four_namespaced
     by_name = {p.name: p.argv for p in description.processes}
     assert len(by_name) == len(description.processes) == 2 + 4 + 4 * 4 + 1  # gr1 also has dialogue
     fleet = by_name["fleet-manager"]
-    assert fleet[:5] == ["-m", "hallfleet.cli", "fleet", "serve", "--http-port"] and "18080" in fleet and "18831" in fleet
+    assert fleet[:5] == ["-m", "hallfleet_apps.cli", "fleet", "serve", "--http-port"] and "18080" in fleet and "18831" in fleet
     elevators = by_name["elevators"]
-    assert elevators[:2] == ["-m", "hallfleet.sim.elevator"]
+    assert elevators[:2] == ["-m", "hallfleet_apps.sim.elevator"]
     assert "mqtt://127.0.0.1:18831" in elevators and "E1:1,2,3,4" in elevators and "E2:1,2,3,4" in elevators
     robots = {"dr1": ("compartments",), "dr2": ("compartments",), "dr3": ("compartments",), "gr1": ("speech", "dialogue")}
     for robot_id, payload_nodes in robots.items():

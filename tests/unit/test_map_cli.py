@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import maps.render
-from hallfleet.cli import app
+from hallfleet_apps.cli import app
 from maps.testing import tiny_building, write_tiny_site
 
 DEMO_HALL = Path(__file__).resolve().parents[2] / "maps" / "demo_hall"

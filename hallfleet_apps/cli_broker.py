@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from fleet_api.settings import DEFAULT_FLEET
-from hallfleet.broker_config import (
+from hallfleet.paths import DEFAULT_FLEET
+from hallfleet_apps.broker_config import (
     ACL_NAME,
     CONF_NAME,
     PASSWD_NAME,

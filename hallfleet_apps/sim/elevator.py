@@ -1,7 +1,7 @@
 """Simulated elevator controller: a pure state machine plus a small MQTT runner.
 
 Core: SimElevator.step(dt_s) advances door and car; handle(request) accepts or rejects a request.
-Runner: `python -m hallfleet.sim.elevator --mqtt-url mqtt://127.0.0.1:1883 --elevator E1:1,2,3,4`
+Runner: `python -m hallfleet_apps.sim.elevator --mqtt-url mqtt://127.0.0.1:1883 --elevator E1:1,2,3,4`
 subscribes to each elevator's request topic and publishes its state on every change and every 1 s.
 Time-scale N: simulated seconds pass N times faster than wall seconds (the tests use 20).
 """
@@ -34,7 +34,7 @@ from hallfleet.protocol.elevator import (
     utc_now_iso,
 )
 
-log = logging.getLogger("hallfleet.sim.elevator")
+log = logging.getLogger("hallfleet_apps.sim.elevator")
 
 
 @dataclass(frozen=True)
@@ -337,7 +337,7 @@ class MqttElevatorRunner:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hallfleet.sim.elevator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m hallfleet_apps.sim.elevator", description=__doc__.splitlines()[0])
     parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
     parser.add_argument("--elevator", action="append", type=parse_elevator_spec, required=True, help="ID:LEVELS, e.g. E1:1,2,3,4 (repeatable)")
     parser.add_argument("--time-scale", type=float, default=1.0)

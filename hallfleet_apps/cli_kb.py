@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from fleet_api.settings import DEFAULT_SITE
+from hallfleet.paths import DEFAULT_SITE
 from hallfleet.knowledge import (
     CATALOG_FILE_NAME, Catalog, CatalogError, KnowledgeBase, KnowledgeBaseError, LanguageError, dump_catalog,
     effective_catalog_path, read_catalog,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 import typer
 
 from fleet_api.domain.custody import GENESIS_HASH, CustodyEvent, event_hash
-from fleet_api.settings import DEFAULT_SITE, Settings
+from hallfleet.paths import DEFAULT_SITE
 
 if TYPE_CHECKING:
     from fleet_api.adapters.store import SqlStore
@@ -172,6 +172,8 @@ def database_url(data_dir: Path | None, db_url: str | None) -> str:
         _fail("give either --data-dir or --db-url, not both")
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
+
+    from fleet_api.settings import Settings
 
     settings = Settings(data_dir=data_dir or Settings().data_dir, database_url=db_url)
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from hallfleet.supervisor import Supervisor, interrupted_by_signals
+from hallfleet_apps.supervisor import Supervisor, interrupted_by_signals
 
 # (package, executable) -> Python module with a ROS 2 style main(); our nodes are not ament packages.
 EXECUTABLES: dict[tuple[str, str], str] = {

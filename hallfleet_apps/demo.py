@@ -17,7 +17,7 @@ import httpx
 
 from hallfleet.fleet_file import load_fleet
 from hallfleet import ros_env
-from hallfleet.supervisor import Supervisor, interrupted_by_signals
+from hallfleet_apps.supervisor import Supervisor, interrupted_by_signals
 from maps.site import load_site
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,14 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
     data_dir = options.data_dir.resolve()
     run_dir = data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    fleet_args = ["-m", "hallfleet.cli", "fleet", "serve", "--http-port", str(options.http_port),
+    fleet_args = ["-m", "hallfleet_apps.cli", "fleet", "serve", "--http-port", str(options.http_port),
                   "--data-dir", str(data_dir), "--site", str(options.site_dir), "--fleet", str(options.fleet_file),
                   "--time-scale", str(options.time_scale)]
     fleet_args += ["--mqtt-url", options.mqtt_url] if options.mqtt_url else ["--broker-port", str(options.broker_port)]
     supervisor.start("fleet-manager", fleet_args)
     base_url = f"http://127.0.0.1:{options.http_port}"
     _wait_http(base_url, supervisor, options.startup_timeout_s)
-    elevator_args = ["-m", "hallfleet.sim.elevator", "--mqtt-url", mqtt_url, "--time-scale", str(options.time_scale)]
+    elevator_args = ["-m", "hallfleet_apps.sim.elevator", "--mqtt-url", mqtt_url, "--time-scale", str(options.time_scale)]
     for elevator in site.elevators:
         elevator_args += ["--elevator", f"{elevator.id}:{','.join(str(lv) for lv in elevator.levels)}"]
     if site.elevators:  # the simulator models one car type; take the site's first
@@ -85,7 +85,7 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
         supervisor.start(f"{spec.robot_id}-firmware", ["-m", "robots.sim.firmware", "--link", str(link),
                                                        "--time-scale", str(options.time_scale),
                                                        "--compartments", str(max(spec.compartments, 1))])
-        supervisor.start(spec.robot_id, ["-m", "hallfleet.cli", "robot", "run", "--robot", spec.robot_id,
+        supervisor.start(spec.robot_id, ["-m", "hallfleet_apps.cli", "robot", "run", "--robot", spec.robot_id,
                                          "--serial-url", str(link), "--mqtt-url", mqtt_url,
                                          "--time-scale", str(options.time_scale), "--data-dir", str(data_dir),
                                          "--site", str(options.site_dir), "--fleet", str(options.fleet_file)])
@@ -96,7 +96,7 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
 
 def start_queue_tickets(base_url: str, options: DemoOptions, supervisor: Supervisor) -> None:
     """The hall's queue-ticket system, simulated: tickets are issued, wait, are called (some too late)."""
-    supervisor.start("queue-tickets", ["-m", "hallfleet.sim.queue_tickets", "--base-url", base_url,
+    supervisor.start("queue-tickets", ["-m", "hallfleet_apps.sim.queue_tickets", "--base-url", base_url,
                                        "--time-scale", str(options.time_scale)])
 
 
@@ -147,7 +147,7 @@ def run_demo(options: DemoOptions, smoke: bool = False) -> int:
             base_url = start_hall(options, supervisor)
             start_queue_tickets(base_url, options, supervisor)
             if smoke:
-                from hallfleet.smoke import run_smoke
+                from hallfleet_apps.smoke import run_smoke
 
                 summary = run_smoke(base_url)
                 return 0 if summary["delivered"] and summary["spoken"] else 1

@@ -115,7 +115,7 @@ def run(base_url: str, time_scale: float, duration_min: float | None = None, see
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hallfleet.sim.queue_tickets", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m hallfleet_apps.sim.queue_tickets", description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="the fleet manager")
     parser.add_argument("--time-scale", type=float, default=1.0, help="hall seconds per wall second")
     parser.add_argument("--duration-min", type=float, default=None, help="stop issuing after this many hall minutes (default: never)")

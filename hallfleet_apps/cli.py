@@ -9,11 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from fleet_api.settings import DEFAULT_FLEET, DEFAULT_SITE
-from hallfleet.cli_map import map_app
-from hallfleet.cli_broker import broker_app
-from hallfleet.cli_kb import kb_app
-from hallfleet.cli_audit import audit_app
+from hallfleet.paths import DEFAULT_FLEET, DEFAULT_SITE
+from hallfleet_apps.cli_map import map_app
+from hallfleet_apps.cli_broker import broker_app
+from hallfleet_apps.cli_kb import kb_app
+from hallfleet_apps.cli_audit import audit_app
 
 app = typer.Typer(help="HallFleet: document delivery and guidance robots for a government service hall.",
                   no_args_is_help=True, add_completion=False)
@@ -48,7 +48,7 @@ def demo(
     smoke: Annotated[bool, typer.Option("--smoke", help="run one delivery and one question headless, then stop")] = False,
 ) -> None:
     """Run the demo hall: broker, fleet manager, elevators and simulated robots, until Ctrl-C."""
-    from hallfleet.demo import DemoOptions, run_demo
+    from hallfleet_apps.demo import DemoOptions, run_demo
 
     _logging(logging.WARNING)
     options = DemoOptions(data_dir, site, fleet, mqtt_url, http_port, broker_port, time_scale or (20.0 if smoke else 5.0))
@@ -105,7 +105,7 @@ def launch(
     log_dir: Annotated[Path, typer.Option(help="where each process's log goes")] = Path("data/launch-logs"),
 ) -> None:
     """Run a launch file's processes (ros2 launch is not on PyPI); Ctrl-C stops them all."""
-    from hallfleet.launch import LaunchFileError, load_launch, parse_overrides, run_launch
+    from hallfleet_apps.launch import LaunchFileError, load_launch, parse_overrides, run_launch
 
     try:
         description = load_launch(launch_file, parse_overrides(arguments or []))
