@@ -110,8 +110,7 @@ def heapq_astar(free: np.ndarray, start: tuple[int, int], goal: tuple[int, int])
     """Plain A* with heapq and the octile heuristic; same moves, costs and corner rule."""
     rows, cols = free.shape
     gr, gc_ = goal
-    moves = [(dr, dc, SQRT2 if dr and dc else 1.0)
-             for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
+    moves = [(dr, dc, SQRT2 if dr and dc else 1.0) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
     best = {start: 0.0}
     closed: set[tuple[int, int]] = set()
 
@@ -186,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--size", type=int, default=1000, help="cells per side")
-    parser.add_argument("--reference-pairs", type=int, default=100,
-                        help="time networkx and heapq A* on the first K pairs (default 100)")
+    parser.add_argument(
+        "--reference-pairs", type=int, default=100, help="time networkx and heapq A* on the first K pairs (default 100)"
+    )
     parser.add_argument("--skip-networkx", action="store_true", help="heapq reference only")
     args = parser.parse_args(argv)
     ref_pairs = max(0, min(args.reference_pairs, args.pairs))
@@ -197,9 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     floor = office_floor(args.size, args.seed)
     planner = GridPlanner.from_occupancy(floor, ROBOT_RADIUS_M)
     free = planner.free_mask
-    log(f"floor {args.size}x{args.size}: {float((floor.grid == FREE).mean()):.0%} free, "
+    log(
+        f"floor {args.size}x{args.size}: {float((floor.grid == FREE).mean()):.0%} free, "
         f"{float(free.mean()):.0%} after {ROBOT_RADIUS_M} m inflation; "
-        f"map + planner build {time.perf_counter() - t0:.2f} s")
+        f"map + planner build {time.perf_counter() - t0:.2f} s"
+    )
 
     rng = np.random.default_rng(args.seed)
     anchor = tuple(int(v) for v in np.argwhere(free)[0])
@@ -224,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         path = planner.plan(start, goal)
         planner_ms.append((time.perf_counter() - t) * 1000.0)
         planner_len.append(path.length_cells)
-    log(f"planner: {len(pairs)} pairs, p50 {_pct(planner_ms, 50)} ms, "
-        f"p99 {_pct(planner_ms, 99)} ms, max {max(planner_ms):.2f} ms")
+    log(
+        f"planner: {len(pairs)} pairs, p50 {_pct(planner_ms, 50)} ms, "
+        f"p99 {_pct(planner_ms, 99)} ms, max {max(planner_ms):.2f} ms"
+    )
 
     heapq_ms: list[float] = []
     equal = True
@@ -238,16 +242,17 @@ def main(argv: list[str] | None = None) -> int:
             equal, mismatches = False, mismatches + 1
             log(f"MISMATCH heapq pair {i} {start}->{goal}: {length} vs {planner_len[i]}")
     if heapq_ms:
-        log(f"heapq A*: {len(heapq_ms)} pairs, p50 {_pct(heapq_ms, 50)} ms, "
-            f"mean {float(np.mean(heapq_ms)):.0f} ms")
+        log(f"heapq A*: {len(heapq_ms)} pairs, p50 {_pct(heapq_ms, 50)} ms, mean {float(np.mean(heapq_ms)):.0f} ms")
 
     networkx_ms: list[float] = []
     if not args.skip_networkx and ref_pairs:
         t = time.perf_counter()
         graph = networkx_graph(free)
         gc.freeze()  # keep the collector from rescanning millions of graph objects per query
-        log(f"networkx graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, "
-            f"built in {time.perf_counter() - t:.1f} s (not timed)")
+        log(
+            f"networkx graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, "
+            f"built in {time.perf_counter() - t:.1f} s (not timed)"
+        )
         for i, (start, goal) in enumerate(pairs[:ref_pairs]):
             t = time.perf_counter()
             length = networkx_astar(graph, args.size, start, goal)
@@ -255,8 +260,10 @@ def main(argv: list[str] | None = None) -> int:
             if abs(length - planner_len[i]) > 1e-6:
                 equal, mismatches = False, mismatches + 1
                 log(f"MISMATCH networkx pair {i} {start}->{goal}: {length} vs {planner_len[i]}")
-        log(f"networkx A*: {len(networkx_ms)} pairs, p50 {_pct(networkx_ms, 50)} ms, "
-            f"mean {float(np.mean(networkx_ms)):.0f} ms")
+        log(
+            f"networkx A*: {len(networkx_ms)} pairs, p50 {_pct(networkx_ms, 50)} ms, "
+            f"mean {float(np.mean(networkx_ms)):.0f} ms"
+        )
 
     result = {
         "grid": f"{args.size}x{args.size}",
@@ -274,9 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         "heapq_p50_ms": _pct(heapq_ms, 50),
         "heapq_p99_ms": _pct(heapq_ms, 99),
         "networkx_est_all_pairs_s": round(float(np.mean(networkx_ms)) * len(pairs) / 1000.0, 1)
-        if networkx_ms else None,
-        "heapq_est_all_pairs_s": round(float(np.mean(heapq_ms)) * len(pairs) / 1000.0, 1)
-        if heapq_ms else None,
+        if networkx_ms
+        else None,
+        "heapq_est_all_pairs_s": round(float(np.mean(heapq_ms)) * len(pairs) / 1000.0, 1) if heapq_ms else None,
         "paths_equal": equal and len(heapq_ms) > 0,
         "paths_compared": len(heapq_ms),
         "mismatches": mismatches,

@@ -60,8 +60,11 @@ def main() -> int:
         per_category[entry.get("category", "other")].append(ok)
         asks_ok.append(answer.asks == entry["asks"])
         if not ok or answer.asks != entry["asks"]:
-            print(f"MISS {entry['q']!r}: expected {expected} / {entry['asks']}, got {answer.item_id} / "
-                  f"{answer.asks} (confidence {answer.confidence})", file=sys.stderr)
+            print(
+                f"MISS {entry['q']!r}: expected {expected} / {entry['asks']}, got {answer.item_id} / "
+                f"{answer.asks} (confidence {answer.confidence})",
+                file=sys.stderr,
+            )
 
     for category, oks in sorted(per_category.items()):
         print(f"{category:10s} {sum(oks):3d}/{len(oks):3d}  {sum(oks) / len(oks):.2f}")
@@ -78,8 +81,11 @@ def main() -> int:
         "catalog_items": len(kb.items),
     }
     print(json.dumps(result))
-    missed = (result["top1"] < TARGETS["top1"] or result["abstain_correct"] < TARGETS["abstain_correct"]
-              or result["p95_ms"] >= TARGETS["p95_ms"])
+    missed = (
+        result["top1"] < TARGETS["top1"]
+        or result["abstain_correct"] < TARGETS["abstain_correct"]
+        or result["p95_ms"] >= TARGETS["p95_ms"]
+    )
     return 1 if missed else 0
 
 

@@ -94,11 +94,23 @@ def run_vehicles(url: str, serials: list[str], seconds: float, per_client: int, 
     state_fmt, vis_fmt, state_topic, vis_topic, cli = [], [], [], [], []
     for i, serial in enumerate(serials):
         pos = v.AgvPosition(x=1.0 + i % 40, y=1.0 + i // 40 % 40, theta=0.0, mapId=map_id)
-        state = v.State(headerId=0, timestamp="", manufacturer=MANUFACTURER, serialNumber=serial,
-                        agvPosition=pos, velocity=v.Velocity(vx=0.0, vy=0.0, omega=0.0),
-                        batteryState=v.BatteryState(batteryCharge=90.0, charging=False))
-        vis = v.Visualization(headerId=0, timestamp="", manufacturer=MANUFACTURER, serialNumber=serial,
-                              agvPosition=pos, velocity=v.Velocity(vx=0.0, vy=0.0, omega=0.0))
+        state = v.State(
+            headerId=0,
+            timestamp="",
+            manufacturer=MANUFACTURER,
+            serialNumber=serial,
+            agvPosition=pos,
+            velocity=v.Velocity(vx=0.0, vy=0.0, omega=0.0),
+            batteryState=v.BatteryState(batteryCharge=90.0, charging=False),
+        )
+        vis = v.Visualization(
+            headerId=0,
+            timestamp="",
+            manufacturer=MANUFACTURER,
+            serialNumber=serial,
+            agvPosition=pos,
+            velocity=v.Velocity(vx=0.0, vy=0.0, omega=0.0),
+        )
         state_fmt.append(_template(state))
         vis_fmt.append(_template(vis))
         state_topic.append(v.topic(MANUFACTURER, serial, "state"))
@@ -136,8 +148,13 @@ def run_vehicles(url: str, serials: list[str], seconds: float, per_client: int, 
             time.sleep(0.01)
         client.disconnect()
         client.loop_stop()
-    return {"serials": serials, "state": sent_state, "visualization": sent_vis,
-            "publisher_lag_max_ms": round(lag_max_s * 1000, 1), "cpu_s": time.process_time() - cpu0_s}
+    return {
+        "serials": serials,
+        "state": sent_state,
+        "visualization": sent_vis,
+        "publisher_lag_max_ms": round(lag_max_s * 1000, 1),
+        "cpu_s": time.process_time() - cpu0_s,
+    }
 
 
 # ------------------------------------------------------------------------------------- fleet side
@@ -238,8 +255,7 @@ class Fleet:
         self.service = FleetService(site, self.store, KnowledgeBase.load(site_dir / "service_items.yaml"))
         self.records: list[tuple[str, str, int, str, int]] = []
         self.client_id = f"hallfleet-bench-fleet-{os.getpid()}"
-        self.master = MqttFleetMaster(url, loop, self._observed, self.service.handle_elevator,
-                                      client_id=self.client_id)
+        self.master = MqttFleetMaster(url, loop, self._observed, self.service.handle_elevator, client_id=self.client_id)
         self.service.link = self.master
 
     def _observed(self, manufacturer: str, serial: str, kind: str, message) -> None:
@@ -274,16 +290,29 @@ async def run_step(fleet: Fleet, url: str, tag: str, count: int, args: argparse.
     fleet.records = []
     GC_WATCH.max_pause_ms = 0.0
     rejected_before = REJECT_WATCH.count
-    groups = [serials[i:i + args.vehicles_per_process] for i in range(0, count, args.vehicles_per_process)]
+    groups = [serials[i : i + args.vehicles_per_process] for i in range(0, count, args.vehicles_per_process)]
     cpu = CpuWatch(fleet.client_id)  # run_step runs on the loop's thread
     wall0_s = time.perf_counter()
     procs = []
     for group in groups:
-        procs.append(await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve()), "--vehicles-only", "--mqtt-url", url,
-            "--serials", ",".join(group), "--step-seconds", str(args.step_seconds),
-            "--vehicles-per-client", str(args.vehicles_per_client), "--map-id", fleet.map_id,
-            stdout=asyncio.subprocess.PIPE))
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--vehicles-only",
+                "--mqtt-url",
+                url,
+                "--serials",
+                ",".join(group),
+                "--step-seconds",
+                str(args.step_seconds),
+                "--vehicles-per-client",
+                str(args.vehicles_per_client),
+                "--map-id",
+                fleet.map_id,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
     sent: list[dict] = []
     for proc in procs:
         out, _ = await asyncio.wait_for(proc.communicate(), args.step_seconds + 60)
@@ -310,15 +339,21 @@ async def run_step(fleet: Fleet, url: str, tag: str, count: int, args: argparse.
                 lost += expected - len({h for h in got if h < expected})
     # The first second includes connection set-up on every side: measure the steady part.
     start_ns = min((_timestamp_ns(r[3]) for r in records), default=0)
-    steady = np.array([lat for lat, r in zip(latencies_ms, records)
-                       if _timestamp_ns(r[3]) >= start_ns + 1_000_000_000]) if records else np.array([])
+    steady = (
+        np.array([lat for lat, r in zip(latencies_ms, records) if _timestamp_ns(r[3]) >= start_ns + 1_000_000_000])
+        if records
+        else np.array([])
+    )
     sample = steady if steady.size else latencies_ms
-    p50, p99, worst = (np.percentile(sample, [50, 99, 100]).round(2).tolist() if sample.size else (None,) * 3)
+    p50, p99, worst = np.percentile(sample, [50, 99, 100]).round(2).tolist() if sample.size else (None,) * 3
     per_second_p99 = []  # where in the step the tail happened (start-up, steady, or all along)
     if records:
         seconds = np.array([(_timestamp_ns(r[3]) - start_ns) // 1_000_000_000 for r in records])
-        per_second_p99 = [round(float(np.percentile(latencies_ms[seconds == k], 99)), 1)
-                          for k in range(int(seconds.max()) + 1) if (seconds == k).any()]
+        per_second_p99 = [
+            round(float(np.percentile(latencies_ms[seconds == k], 99)), 1)
+            for k in range(int(seconds.max()) + 1)
+            if (seconds == k).any()
+        ]
     result = {
         "vehicles": count,
         "published": published,
@@ -326,7 +361,9 @@ async def run_step(fleet: Fleet, url: str, tag: str, count: int, args: argparse.
         "lost": lost,
         "rejected": REJECT_WATCH.count - rejected_before,
         "msgs_per_s": round(published / args.step_seconds),
-        "p50_ms": p50, "p99_ms": p99, "max_ms": worst,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": worst,
         "publisher_lag_max_ms": max(b["publisher_lag_max_ms"] for b in sent),
         "p99_per_second_ms": per_second_p99,
         "fleet_gc_max_pause_ms": round(GC_WATCH.max_pause_ms, 1),
@@ -338,13 +375,17 @@ async def run_step(fleet: Fleet, url: str, tag: str, count: int, args: argparse.
     return result
 
 
-async def search(url: str, label: str, loop: asyncio.AbstractEventLoop, args: argparse.Namespace,
-                 data_dir: Path) -> tuple[int, list[dict]]:
+async def search(
+    url: str, label: str, loop: asyncio.AbstractEventLoop, args: argparse.Namespace, data_dir: Path
+) -> tuple[int, list[dict]]:
     print(f"{label}: {url}", file=sys.stderr, flush=True)
     fleet = Fleet(url, loop, data_dir / label)
     await fleet.start()
-    print(f"  fleet process: {len(gc.get_objects())} GC-tracked objects, gc.freeze={args.gc_freeze}",
-          file=sys.stderr, flush=True)
+    print(
+        f"  fleet process: {len(gc.get_objects())} GC-tracked objects, gc.freeze={args.gc_freeze}",
+        file=sys.stderr,
+        flush=True,
+    )
     if args.gc_freeze:  # as fleet_api's start-up does: move the start-up heap out of the GC's scans
         gc.collect()
         gc.freeze()
@@ -368,9 +409,15 @@ async def search(url: str, label: str, loop: asyncio.AbstractEventLoop, args: ar
 
 async def bench(args: argparse.Namespace) -> dict:
     loop = asyncio.get_running_loop()
-    result: dict = {"step_seconds": args.step_seconds, "gc_freeze": args.gc_freeze, "p99_limit_ms": P99_LIMIT_MS,
-                    "state_hz": STATE_HZ, "visualization_hz": VIS_HZ, "cpus": os.cpu_count(),
-                    "load_avg_1m_before": round(os.getloadavg()[0], 2)}
+    result: dict = {
+        "step_seconds": args.step_seconds,
+        "gc_freeze": args.gc_freeze,
+        "p99_limit_ms": P99_LIMIT_MS,
+        "state_hz": STATE_HZ,
+        "visualization_hz": VIS_HZ,
+        "cpus": os.cpu_count(),
+        "load_avg_1m_before": round(os.getloadavg()[0], 2),
+    }
     with tempfile.TemporaryDirectory(prefix="hallfleet-bench-") as tmp:
         for label in ("mosquitto", "embedded"):
             (Path(tmp) / label).mkdir()
@@ -400,13 +447,21 @@ def main() -> int:
     parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883", help="the external broker (Mosquitto)")
     parser.add_argument("--step-seconds", type=float, default=10.0, help="publishing time per N")
     parser.add_argument("--max-vehicles", type=int, default=2000)
-    parser.add_argument("--steps", type=lambda s: [int(x) for x in s.split(",")], default=list(DEFAULT_STEPS),
-                        help="comma-separated N to try, increasing")
+    parser.add_argument(
+        "--steps",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=list(DEFAULT_STEPS),
+        help="comma-separated N to try, increasing",
+    )
     parser.add_argument("--vehicles-per-client", type=int, default=100, help="vehicles sharing one MQTT connection")
     parser.add_argument("--vehicles-per-process", type=int, default=500, help="vehicles per publisher process")
     parser.add_argument("--attempts", type=int, default=2, help="tries per N before it counts as a miss")
-    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
-                        help="skip gc.freeze() after set-up (fleet_api's start-up does it, so the bench does too)")
+    parser.add_argument(
+        "--no-gc-freeze",
+        dest="gc_freeze",
+        action="store_false",
+        help="skip gc.freeze() after set-up (fleet_api's start-up does it, so the bench does too)",
+    )
     parser.add_argument("--skip-mosquitto", action="store_true")
     parser.add_argument("--skip-embedded", action="store_true")
     parser.add_argument("--vehicles-only", action="store_true", help=argparse.SUPPRESS)
@@ -415,8 +470,9 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if args.vehicles_only:
-        sent = run_vehicles(args.mqtt_url, args.serials.split(","), args.step_seconds,
-                            args.vehicles_per_client, args.map_id)
+        sent = run_vehicles(
+            args.mqtt_url, args.serials.split(","), args.step_seconds, args.vehicles_per_client, args.map_id
+        )
         print(json.dumps(sent))
         return 0
     result = asyncio.run(bench(args))

@@ -10,7 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hallfleet.paths import DEFAULT_FLEET, DEFAULT_SITE
 
 
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HALLFLEET_")
 

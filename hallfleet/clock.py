@@ -22,7 +22,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -67,7 +67,7 @@ class WallClock:
         if anchor is not None:
             _require_aware("anchor", anchor)
         self._rate = float(rate)
-        self._anchor = (anchor or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        self._anchor = (anchor or datetime.now(UTC)).astimezone(UTC)
         self._mono_origin_s = time.monotonic()
 
     @property
@@ -79,7 +79,7 @@ class WallClock:
         return self._anchor
 
     def now(self) -> datetime:
-        wall = datetime.now(timezone.utc)
+        wall = datetime.now(UTC)
         if self._rate == 1.0:
             return wall
         return self._anchor + (wall - self._anchor) * self._rate
@@ -112,9 +112,9 @@ class VirtualClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime(2026, 12, 7, 0, 0, tzinfo=timezone.utc)  # a Monday, 08:00 in Shanghai
+        start = start or datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # a Monday, 08:00 in Shanghai
         _require_aware("start", start)
-        self._start = start.astimezone(timezone.utc)
+        self._start = start.astimezone(UTC)
         self._elapsed_s = 0.0
         self._timers: list[_Scheduled] = []
         self._seq = itertools.count()

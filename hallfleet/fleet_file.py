@@ -69,5 +69,7 @@ def load_fleet(path: str | Path) -> FleetSpec:
         config = raw.get("config")
         config_path = (source.parent / config).resolve() if config else None
         seen.add(robot_id)
-        robots.append(RobotSpec(robot_id, kind, str(raw.get("manufacturer", manufacturer)), home, compartments, config_path))
+        robots.append(
+            RobotSpec(robot_id, kind, str(raw.get("manufacturer", manufacturer)), home, compartments, config_path)
+        )
     return FleetSpec(source, tuple(robots))

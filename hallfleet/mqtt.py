@@ -123,7 +123,7 @@ class BurstReadClient(mqtt.Client):
                 return data
             self._rx_buffer, self._rx_pos = data, 0
         start_pos = self._rx_pos
-        chunk = self._rx_buffer[start_pos:start_pos + bufsize]
+        chunk = self._rx_buffer[start_pos : start_pos + bufsize]
         self._rx_pos = start_pos + len(chunk)
         return chunk
 

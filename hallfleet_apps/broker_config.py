@@ -64,7 +64,9 @@ def vehicle_username(manufacturer: str, serial_number: str) -> str:
     """Broker user of one vehicle: ``{manufacturer}-{serialNumber}``."""
     for what, value in (("manufacturer", manufacturer), ("serialNumber", serial_number)):
         if not _SAFE.match(value):
-            raise BrokerConfigError(f"{what} {value!r}: only letters, digits, '_', '.', '-' can be a topic level and a broker user")
+            raise BrokerConfigError(
+                f"{what} {value!r}: only letters, digits, '_', '.', '-' can be a topic level and a broker user"
+            )
     return f"{manufacturer}-{serial_number}"
 
 
@@ -91,8 +93,9 @@ def fleet_user() -> BrokerUser:
 
 def elevator_user() -> BrokerUser:
     """The elevator controller reads requests and publishes car states."""
-    return BrokerUser(ELEVATOR_USER, read=(ev.REQUEST_TOPIC_FILTER,), write=(ev.STATE_TOPIC_FILTER,),
-                      comment="elevator controller")
+    return BrokerUser(
+        ELEVATOR_USER, read=(ev.REQUEST_TOPIC_FILTER,), write=(ev.STATE_TOPIC_FILTER,), comment="elevator controller"
+    )
 
 
 def fleet_users(fleet: FleetSpec) -> tuple[BrokerUser, ...]:
@@ -105,7 +108,9 @@ def fleet_users(fleet: FleetSpec) -> tuple[BrokerUser, ...]:
         except BrokerConfigError as exc:
             raise BrokerConfigError(f"{fleet.source}: robot {robot.robot_id!r}: {exc}") from None
         if user.username in seen:
-            raise BrokerConfigError(f"{fleet.source}: robot {robot.robot_id!r}: broker user {user.username!r} is already taken")
+            raise BrokerConfigError(
+                f"{fleet.source}: robot {robot.robot_id!r}: broker user {user.username!r} is already taken"
+            )
         seen.add(user.username)
         users.append(user)
     return tuple(users)

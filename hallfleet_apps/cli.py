@@ -10,13 +10,16 @@ from typing import Annotated, Optional
 import typer
 
 from hallfleet.paths import DEFAULT_FLEET, DEFAULT_SITE
-from hallfleet_apps.cli_map import map_app
+from hallfleet_apps.cli_audit import audit_app
 from hallfleet_apps.cli_broker import broker_app
 from hallfleet_apps.cli_kb import kb_app
-from hallfleet_apps.cli_audit import audit_app
+from hallfleet_apps.cli_map import map_app
 
-app = typer.Typer(help="HallFleet: document delivery and guidance robots for a government service hall.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="HallFleet: document delivery and guidance robots for a government service hall.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 fleet_app = typer.Typer(help="The fleet manager.", no_args_is_help=True)
 robot_app = typer.Typer(help="What runs on one robot.", no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet")
@@ -27,7 +30,9 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(audit_app, name="audit")
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="where the SQLite file, logs and speech WAVs go")]
-MqttUrl = Annotated[Optional[str], typer.Option("--mqtt-url", help="external broker, e.g. mqtt://127.0.0.1:1883; default: embedded")]
+MqttUrl = Annotated[
+    Optional[str], typer.Option("--mqtt-url", help="external broker, e.g. mqtt://127.0.0.1:1883; default: embedded")
+]
 SiteDir = Annotated[Path, typer.Option("--site", help="site folder under maps/")]
 FleetFile = Annotated[Path, typer.Option("--fleet", help="fleet file listing the robots")]
 
@@ -45,13 +50,17 @@ def demo(
     time_scale: Annotated[Optional[float], typer.Option(help="simulation speed-up (default 5, smoke 20)")] = None,
     site: SiteDir = DEFAULT_SITE,
     fleet: FleetFile = DEFAULT_FLEET,
-    smoke: Annotated[bool, typer.Option("--smoke", help="run one delivery and one question headless, then stop")] = False,
+    smoke: Annotated[
+        bool, typer.Option("--smoke", help="run one delivery and one question headless, then stop")
+    ] = False,
 ) -> None:
     """Run the demo hall: broker, fleet manager, elevators and simulated robots, until Ctrl-C."""
     from hallfleet_apps.demo import DemoOptions, run_demo
 
     _logging(logging.WARNING)
-    options = DemoOptions(data_dir, site, fleet, mqtt_url, http_port, broker_port, time_scale or (20.0 if smoke else 5.0))
+    options = DemoOptions(
+        data_dir, site, fleet, mqtt_url, http_port, broker_port, time_scale or (20.0 if smoke else 5.0)
+    )
     raise typer.Exit(run_demo(options, smoke=smoke))
 
 
@@ -64,7 +73,9 @@ def fleet_serve(
     database_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL; default SQLite in --data-dir")] = None,
     site: SiteDir = DEFAULT_SITE,
     fleet: FleetFile = DEFAULT_FLEET,
-    time_scale: Annotated[float, typer.Option(help="simulated hall speed-up (queue waiting times); 1 in a real hall")] = 1.0,
+    time_scale: Annotated[
+        float, typer.Option(help="simulated hall speed-up (queue waiting times); 1 in a real hall")
+    ] = 1.0,
 ) -> None:
     """Serve the fleet manager (HTTP API + pages, MQTT master, embedded broker unless --mqtt-url)."""
     import uvicorn
@@ -73,8 +84,16 @@ def fleet_serve(
     from fleet_api.settings import Settings
 
     _logging()
-    settings = Settings(http_port=http_port, mqtt_url=mqtt_url, embedded_broker_port=broker_port, data_dir=data_dir,
-                        database_url=database_url, site_dir=site, fleet_file=fleet, time_scale=time_scale)
+    settings = Settings(
+        http_port=http_port,
+        mqtt_url=mqtt_url,
+        embedded_broker_port=broker_port,
+        data_dir=data_dir,
+        database_url=database_url,
+        site_dir=site,
+        fleet_file=fleet,
+        time_scale=time_scale,
+    )
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
 
 
@@ -100,7 +119,9 @@ def robot_run(
 
 @app.command("launch")
 def launch(
-    launch_file: Annotated[Path, typer.Argument(help="a launch file in the ROS 2 YAML format, e.g. launch/delivery_robot.launch.yaml")],
+    launch_file: Annotated[
+        Path, typer.Argument(help="a launch file in the ROS 2 YAML format, e.g. launch/delivery_robot.launch.yaml")
+    ],
     arguments: Annotated[Optional[list[str]], typer.Argument(help="launch arguments name:=value")] = None,
     log_dir: Annotated[Path, typer.Option(help="where each process's log goes")] = Path("data/launch-logs"),
 ) -> None:

@@ -107,30 +107,59 @@ def find_breaks(rows: list[dict[str, Any]], head: tuple[int, str] | None) -> lis
         seq, named = row["seq"], {"delivery_id": row["delivery_id"], "kind": row["kind"]}
         if seq > expected_seq:
             missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}–{seq - 1}"
-            breaks.append(ChainBreak(
-                expected_seq, "gap",
-                f"序号缺失：第 {missing} 条记录被删除（第 {prev_seq} 条之后直接是第 {seq} 条）",
-                f"gap in seq: entry seq {missing} is missing (deleted); seq {prev_seq} is followed by seq {seq}",
-                **named, neighbour_seq=seq))
+            breaks.append(
+                ChainBreak(
+                    expected_seq,
+                    "gap",
+                    f"序号缺失：第 {missing} 条记录被删除（第 {prev_seq} 条之后直接是第 {seq} 条）",
+                    f"gap in seq: entry seq {missing} is missing (deleted); seq {prev_seq} is followed by seq {seq}",
+                    **named,
+                    neighbour_seq=seq,
+                )
+            )
         elif seq < expected_seq:
-            breaks.append(ChainBreak(seq, "gap", f"序号异常：应为第 {expected_seq} 条，实为第 {seq} 条",
-                                     f"gap in seq: expected seq {expected_seq}, found seq {seq}", **named))
+            breaks.append(
+                ChainBreak(
+                    seq,
+                    "gap",
+                    f"序号异常：应为第 {expected_seq} 条，实为第 {seq} 条",
+                    f"gap in seq: expected seq {expected_seq}, found seq {seq}",
+                    **named,
+                )
+            )
         elif row["prev_hash"] != prev_hash:
-            breaks.append(ChainBreak(
-                seq, "broken_link",
-                f"链接断裂：本条记录的前序哈希与第 {prev_seq} 条的哈希不符（其中一条被改写）",
-                f"broken link: its prev_hash does not match the hash of seq {prev_seq} (one of them was rewritten)",
-                **named))
+            breaks.append(
+                ChainBreak(
+                    seq,
+                    "broken_link",
+                    f"链接断裂：本条记录的前序哈希与第 {prev_seq} 条的哈希不符（其中一条被改写）",
+                    f"broken link: its prev_hash does not match the hash of seq {prev_seq} (one of them was rewritten)",
+                    **named,
+                )
+            )
         try:
             recomputed = event_hash(_event_from_row(row))
         except (TypeError, ValueError) as exc:
-            breaks.append(ChainBreak(seq, "unreadable", f"记录无法读取（已被篡改）：{exc}",
-                                     f"entry unreadable (tampered): {exc}", **named))
+            breaks.append(
+                ChainBreak(
+                    seq,
+                    "unreadable",
+                    f"记录无法读取（已被篡改）：{exc}",
+                    f"entry unreadable (tampered): {exc}",
+                    **named,
+                )
+            )
         else:
             if recomputed != row["hash"]:
-                breaks.append(ChainBreak(
-                    seq, "hash_mismatch", "哈希不符：记录内容在写入后被修改",
-                    "hash mismatch: the stored fields were altered after the entry was written", **named))
+                breaks.append(
+                    ChainBreak(
+                        seq,
+                        "hash_mismatch",
+                        "哈希不符：记录内容在写入后被修改",
+                        "hash mismatch: the stored fields were altered after the entry was written",
+                        **named,
+                    )
+                )
         expected_seq, prev_seq, prev_hash = seq + 1, seq, row["hash"]
     breaks.extend(_head_breaks(rows, head))
     return breaks
@@ -142,24 +171,49 @@ def _head_breaks(rows: list[dict[str, Any]], head: tuple[int, str] | None) -> li
     last_seq, last_hash = (last["seq"], last["hash"]) if last else (0, GENESIS_HASH)
     named = {"delivery_id": last["delivery_id"], "kind": last["kind"]} if last else {}
     if head is None:
-        return [ChainBreak(None, "head_missing", "链头记录缺失：无法确认最新记录是否被删除",
-                           "chain head row is missing: cannot tell whether the newest entries were deleted")]
+        return [
+            ChainBreak(
+                None,
+                "head_missing",
+                "链头记录缺失：无法确认最新记录是否被删除",
+                "chain head row is missing: cannot tell whether the newest entries were deleted",
+            )
+        ]
     head_seq, head_hash = head
     if head_seq > last_seq:
         missing = f"{last_seq + 1}" if head_seq == last_seq + 1 else f"{last_seq + 1}–{head_seq}"
-        return [ChainBreak(last_seq + 1, "gap",
-                           f"序号缺失：最新的第 {missing} 条记录被删除（链头记录为第 {head_seq} 条）",
-                           f"gap in seq: newest entry seq {missing} is missing (deleted); the chain head says seq {head_seq}",
-                           **named, neighbour_seq=last_seq if last else None)]
+        return [
+            ChainBreak(
+                last_seq + 1,
+                "gap",
+                f"序号缺失：最新的第 {missing} 条记录被删除（链头记录为第 {head_seq} 条）",
+                f"gap in seq: newest entry seq {missing} is missing (deleted); the chain head says seq {head_seq}",
+                **named,
+                neighbour_seq=last_seq if last else None,
+            )
+        ]
     if head_seq < last_seq:
         extra = next(r for r in rows if r["seq"] > head_seq)
-        return [ChainBreak(extra["seq"], "head_mismatch",
-                           f"第 {extra['seq']} 条记录在链头（第 {head_seq} 条）之后：并非由系统写入",
-                           f"entry seq {extra['seq']} lies beyond the chain head (seq {head_seq}): not written by the store",
-                           delivery_id=extra["delivery_id"], kind=extra["kind"])]
+        return [
+            ChainBreak(
+                extra["seq"],
+                "head_mismatch",
+                f"第 {extra['seq']} 条记录在链头（第 {head_seq} 条）之后：并非由系统写入",
+                f"entry seq {extra['seq']} lies beyond the chain head (seq {head_seq}): not written by the store",
+                delivery_id=extra["delivery_id"],
+                kind=extra["kind"],
+            )
+        ]
     if head_hash != last_hash:
-        return [ChainBreak(last_seq, "head_mismatch", "最新记录的哈希与链头不符：该记录被替换",
-                           "the newest entry's hash differs from the chain head's: the entry was replaced", **named)]
+        return [
+            ChainBreak(
+                last_seq,
+                "head_mismatch",
+                "最新记录的哈希与链头不符：该记录被替换",
+                "the newest entry's hash differs from the chain head's: the entry was replaced",
+                **named,
+            )
+        ]
     return []
 
 
@@ -179,8 +233,10 @@ def database_url(data_dir: Path | None, db_url: str | None) -> str:
     try:
         make_url(settings.effective_database_url)
     except ArgumentError:
-        _fail(f"--db-url {db_url!r} is not a database URL; e.g. postgresql+psycopg://user@127.0.0.1/hallfleet "
-              "or sqlite:////path/to/hallfleet.db")
+        _fail(
+            f"--db-url {db_url!r} is not a database URL; e.g. postgresql+psycopg://user@127.0.0.1/hallfleet "
+            "or sqlite:////path/to/hallfleet.db"
+        )
     return settings.effective_database_url
 
 
@@ -217,8 +273,12 @@ def open_store(url: str) -> SqlStore:
         _fail(f"cannot read {shown}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
 
 
-DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="fleet data folder holding hallfleet.db (default: data)")]
-DbUrlOpt = Annotated[Optional[str], typer.Option("--db-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/hallfleet")]
+DataDirOpt = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="fleet data folder holding hallfleet.db (default: data)")
+]
+DbUrlOpt = Annotated[
+    Optional[str], typer.Option("--db-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/hallfleet")
+]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="zh: 中文在前附英文 (default); en: English only")]
 
 
@@ -234,7 +294,10 @@ def _entry_name(lang: Lang, b: ChainBreak) -> str:
     if b.delivery_id is not None or b.kind is not None:
         parts.append(f"{label(lang, '递送单', 'delivery')} {b.delivery_id or '-'}")
         kind = b.kind or "?"
-        parts.append(f"{label(lang, '类型', 'kind')} {kind}" + (f" ({KIND_ZH[kind]})" if lang is Lang.ZH and kind in KIND_ZH else ""))
+        parts.append(
+            f"{label(lang, '类型', 'kind')} {kind}"
+            + (f" ({KIND_ZH[kind]})" if lang is Lang.ZH and kind in KIND_ZH else "")
+        )
     return " · ".join(parts)
 
 
@@ -259,11 +322,15 @@ def verify(data_dir: DataDirOpt = None, db_url: DbUrlOpt = None, lang: LangOpt =
     breaks = find_breaks(rows, head)
     if not breaks:
         head_hash = head[1] if head else GENESIS_HASH
-        typer.echo(f"{label(lang, '托管链完整', 'Chain of custody intact')}: {len(rows)} "
-                   f"{label(lang, '条记录', 'entries')}, {label(lang, '链头哈希', 'head hash')} {head_hash[:16]}… ({shown})")
+        typer.echo(
+            f"{label(lang, '托管链完整', 'Chain of custody intact')}: {len(rows)} "
+            f"{label(lang, '条记录', 'entries')}, {label(lang, '链头哈希', 'head hash')} {head_hash[:16]}… ({shown})"
+        )
         raise typer.Exit(EXIT_OK)
     first, rest = breaks[0], breaks[1:]
-    typer.echo(f"{label(lang, '托管链已被破坏', 'Chain of custody BROKEN')} ({shown}, {len(rows)} {label(lang, '条记录', 'entries')})")
+    typer.echo(
+        f"{label(lang, '托管链已被破坏', 'Chain of custody BROKEN')} ({shown}, {len(rows)} {label(lang, '条记录', 'entries')})"
+    )
     typer.echo(f"{label(lang, '首个问题', 'First problem')}: {_entry_name(lang, first)}")
     typer.echo(f"  {_what(lang, first)}")
     if rest:
@@ -308,7 +375,9 @@ def _print_delivery(lang: Lang, d: Delivery, events: list[CustodyEvent], places:
     state = d.state.value
     priority = f"{PRIORITY_ZH.get(d.priority, d.priority)} {d.priority}" if lang is Lang.ZH else d.priority
     state_text = f"{STATE_ZH.get(state, state)} {state}" if lang is Lang.ZH else state
-    typer.echo(f"{label(lang, '递送单', 'Delivery')} {d.id} · {priority} · {label(lang, '状态', 'state')}: {state_text}")
+    typer.echo(
+        f"{label(lang, '递送单', 'Delivery')} {d.id} · {priority} · {label(lang, '状态', 'state')}: {state_text}"
+    )
     typer.echo(f"  {label(lang, '寄件', 'From')}: {places.name(lang, d.sender.place_id)} · {d.sender.person}")
     typer.echo(f"  {label(lang, '收件', 'To')}: {places.name(lang, d.recipient.place_id)} · {d.recipient.person}")
     docs = "; ".join(f"{doc.barcode} {doc.title}" for doc in d.documents)
@@ -321,7 +390,10 @@ def _print_delivery(lang: Lang, d: Delivery, events: list[CustodyEvent], places:
         kind = f"{KIND_ZH.get(e.kind, e.kind)} {e.kind}" if lang is Lang.ZH else e.kind
         mark = f"  ⚠ {label(lang, '该记录未通过校验', 'entry fails verification')}" if e.seq in broken else ""
         typer.echo(f"  {_local(e.at)} UTC+8  seq {e.seq}  {kind}{mark}")
-        who = [f"{label(lang, '经手人', 'who')}: {e.actor}", f"{label(lang, '地点', 'where')}: {places.name(lang, e.place_id)}"]
+        who = [
+            f"{label(lang, '经手人', 'who')}: {e.actor}",
+            f"{label(lang, '地点', 'where')}: {places.name(lang, e.place_id)}",
+        ]
         if e.robot_id:
             robot = f"{label(lang, '机器人', 'robot')}: {e.robot_id}"
             if e.compartment_id is not None:
@@ -346,7 +418,10 @@ def _events_by_delivery(rows: list[dict[str, Any]], ids: set[str]) -> dict[str, 
 
 @audit_app.command("show")
 def show(
-    document: Annotated[str, typer.Argument(help="文件条码/编号 a document's barcode or file number, or a delivery id (D-YYYYMMDD-NNNN)")],
+    document: Annotated[
+        str,
+        typer.Argument(help="文件条码/编号 a document's barcode or file number, or a delivery id (D-YYYYMMDD-NNNN)"),
+    ],
     data_dir: DataDirOpt = None,
     db_url: DbUrlOpt = None,
     lang: LangOpt = Lang.ZH,
@@ -369,8 +444,11 @@ def show(
         store.close()
     if not found:
         shown = _shown(url)
-        typer.echo(f"{label(lang, '未找到', 'Not found')}: {label(lang, '没有条码或递送单号为', 'no document barcode or delivery id')} "
-                   f"{document!r} ({shown})", err=True)
+        typer.echo(
+            f"{label(lang, '未找到', 'Not found')}: {label(lang, '没有条码或递送单号为', 'no document barcode or delivery id')} "
+            f"{document!r} ({shown})",
+            err=True,
+        )
         raise typer.Exit(EXIT_FINDING)
     breaks = find_breaks(rows, head)
     broken = {b.seq for b in breaks if b.seq is not None}
@@ -378,14 +456,20 @@ def show(
     places = _Places(site)
     if by_id is None:
         titles = {doc.title for d in found for doc in d.documents if doc.barcode == document}
-        typer.echo(f"{label(lang, '文件', 'Document')} {document} 「{' / '.join(sorted(titles))}」: "
-                   f"{len(found)} {label(lang, '次递送', 'delivery(ies)')}")
+        typer.echo(
+            f"{label(lang, '文件', 'Document')} {document} 「{' / '.join(sorted(titles))}」: "
+            f"{len(found)} {label(lang, '次递送', 'delivery(ies)')}"
+        )
     for d in found:
         typer.echo("")
         _print_delivery(lang, d, events[d.id], places, broken)
     typer.echo("")
     if breaks:
-        typer.echo(f"⚠ {label(lang, '托管链已被破坏，首个问题', 'Chain of custody broken, first problem')}: "
-                   f"{_entry_name(lang, breaks[0])} — {label(lang, '请运行', 'run')} hallfleet audit verify")
+        typer.echo(
+            f"⚠ {label(lang, '托管链已被破坏，首个问题', 'Chain of custody broken, first problem')}: "
+            f"{_entry_name(lang, breaks[0])} — {label(lang, '请运行', 'run')} hallfleet audit verify"
+        )
     else:
-        typer.echo(f"{label(lang, '托管链完整', 'Chain of custody intact')} ({len(rows)} {label(lang, '条记录', 'entries')})")
+        typer.echo(
+            f"{label(lang, '托管链完整', 'Chain of custody intact')} ({len(rows)} {label(lang, '条记录', 'entries')})"
+        )

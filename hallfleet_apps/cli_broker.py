@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from hallfleet.fleet_file import FleetFileError, load_fleet
 from hallfleet.paths import DEFAULT_FLEET
 from hallfleet_apps.broker_config import (
     ACL_NAME,
@@ -23,7 +24,6 @@ from hallfleet_apps.broker_config import (
     new_passwords,
     tls_files,
 )
-from hallfleet.fleet_file import FleetFileError, load_fleet
 
 broker_app = typer.Typer(help="Production MQTT broker (Mosquitto) set-up.", no_args_is_help=True)
 
@@ -50,7 +50,9 @@ def _write_private(path: Path, text: str) -> None:
 @broker_app.command("config")
 def broker_config(
     fleet: Annotated[Path, typer.Option("--fleet", help="fleet file listing the vehicles")] = DEFAULT_FLEET,
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="where mosquitto.conf, acl and passwd are written")] = Path("data/mosquitto"),
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="where mosquitto.conf, acl and passwd are written")] = Path(
+        "data/mosquitto"
+    ),
     port: Annotated[int, typer.Option(help="listener port")] = 1883,
     bind: Annotated[str, typer.Option("--bind", help="listener address")] = "127.0.0.1",
     tls_cert: Annotated[Optional[Path], typer.Option("--tls-cert", help="server certificate (PEM)")] = None,

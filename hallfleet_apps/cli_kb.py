@@ -12,14 +12,22 @@ from typing import Annotated, Optional
 
 import typer
 
-from hallfleet.paths import DEFAULT_SITE
 from hallfleet.knowledge import (
-    CATALOG_FILE_NAME, Catalog, CatalogError, KnowledgeBase, KnowledgeBaseError, LanguageError, dump_catalog,
-    effective_catalog_path, read_catalog,
+    CATALOG_FILE_NAME,
+    Catalog,
+    CatalogError,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    LanguageError,
+    dump_catalog,
+    effective_catalog_path,
+    read_catalog,
 )
+from hallfleet.paths import DEFAULT_SITE
 
-kb_app = typer.Typer(help="The guidance knowledge base: import a hall's service catalog, ask questions.",
-                     no_args_is_help=True)
+kb_app = typer.Typer(
+    help="The guidance knowledge base: import a hall's service catalog, ask questions.", no_args_is_help=True
+)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="the hall's data dir (as for `hallfleet demo`)")]
 SiteDir = Annotated[Path, typer.Option("--site", help="site folder whose shipped catalog is the default")]
@@ -58,7 +66,9 @@ def import_catalog(
 @kb_app.command("ask")
 def ask(
     question: Annotated[str, typer.Argument(help="the visitor's question, Chinese or English")],
-    catalog: Annotated[Optional[Path], typer.Option("--catalog", help="catalog file; default: the hall's effective one")] = None,
+    catalog: Annotated[
+        Optional[Path], typer.Option("--catalog", help="catalog file; default: the hall's effective one")
+    ] = None,
     language: Annotated[str, typer.Option(help="answer language: auto, zh-CN or en")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object {item, asks, answer}")] = False,
     data_dir: DataDir = Path("data"),

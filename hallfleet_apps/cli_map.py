@@ -61,8 +61,7 @@ def render(
     site = _load(site_dir)
     levels = [f.level for f in site.floors]
     if floor not in levels:
-        raise _fail([f"--floor: {site_dir} has no floor {floor} "
-                     f"(levels: {', '.join(str(lv) for lv in levels)})"])
+        raise _fail([f"--floor: {site_dir} has no floor {floor} (levels: {', '.join(str(lv) for lv in levels)})"])
     if not out.parent.is_dir():
         raise _fail([f"-o: folder '{out.parent}' does not exist"])
     try:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from hallfleet.fleet_file import load_fleet
 from hallfleet import ros_env
+from hallfleet.fleet_file import load_fleet
 from hallfleet_apps.supervisor import Supervisor, interrupted_by_signals
 from maps.site import load_site
 
@@ -55,7 +55,10 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
     # halls on one host (robots of the same names) never see each other's topics.
     if not ros_env.DOMAIN_ID_FROM_ENVIRONMENT:
         os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 101))
-    for port, what in ((options.http_port, "--http-port"), (options.broker_port if options.mqtt_url is None else 0, "--broker-port")):
+    for port, what in (
+        (options.http_port, "--http-port"),
+        (options.broker_port if options.mqtt_url is None else 0, "--broker-port"),
+    ):
         if port and not _port_free(port):
             raise DemoError(f"port {port} on 127.0.0.1 is taken: choose another with {what}")
     site = load_site(options.site_dir)
@@ -64,31 +67,85 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
     data_dir = options.data_dir.resolve()
     run_dir = data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    fleet_args = ["-m", "hallfleet_apps.cli", "fleet", "serve", "--http-port", str(options.http_port),
-                  "--data-dir", str(data_dir), "--site", str(options.site_dir), "--fleet", str(options.fleet_file),
-                  "--time-scale", str(options.time_scale)]
+    fleet_args = [
+        "-m",
+        "hallfleet_apps.cli",
+        "fleet",
+        "serve",
+        "--http-port",
+        str(options.http_port),
+        "--data-dir",
+        str(data_dir),
+        "--site",
+        str(options.site_dir),
+        "--fleet",
+        str(options.fleet_file),
+        "--time-scale",
+        str(options.time_scale),
+    ]
     fleet_args += ["--mqtt-url", options.mqtt_url] if options.mqtt_url else ["--broker-port", str(options.broker_port)]
     supervisor.start("fleet-manager", fleet_args)
     base_url = f"http://127.0.0.1:{options.http_port}"
     _wait_http(base_url, supervisor, options.startup_timeout_s)
-    elevator_args = ["-m", "hallfleet_apps.sim.elevator", "--mqtt-url", mqtt_url, "--time-scale", str(options.time_scale)]
+    elevator_args = [
+        "-m",
+        "hallfleet_apps.sim.elevator",
+        "--mqtt-url",
+        mqtt_url,
+        "--time-scale",
+        str(options.time_scale),
+    ]
     for elevator in site.elevators:
         elevator_args += ["--elevator", f"{elevator.id}:{','.join(str(lv) for lv in elevator.levels)}"]
     if site.elevators:  # the simulator models one car type; take the site's first
         first = site.elevators[0]
-        elevator_args += ["--door-time-s", str(first.door_time_s), "--travel-time-per-floor-s", str(first.travel_time_per_floor_s)]
+        elevator_args += [
+            "--door-time-s",
+            str(first.door_time_s),
+            "--travel-time-per-floor-s",
+            str(first.travel_time_per_floor_s),
+        ]
     supervisor.start("elevators", elevator_args)
     for spec in fleet.robots:
         if spec.kind == "thirdparty":
             continue  # other makes run their own software
         link = run_dir / f"{spec.robot_id}.tty"
-        supervisor.start(f"{spec.robot_id}-firmware", ["-m", "robots.sim.firmware", "--link", str(link),
-                                                       "--time-scale", str(options.time_scale),
-                                                       "--compartments", str(max(spec.compartments, 1))])
-        supervisor.start(spec.robot_id, ["-m", "hallfleet_apps.cli", "robot", "run", "--robot", spec.robot_id,
-                                         "--serial-url", str(link), "--mqtt-url", mqtt_url,
-                                         "--time-scale", str(options.time_scale), "--data-dir", str(data_dir),
-                                         "--site", str(options.site_dir), "--fleet", str(options.fleet_file)])
+        supervisor.start(
+            f"{spec.robot_id}-firmware",
+            [
+                "-m",
+                "robots.sim.firmware",
+                "--link",
+                str(link),
+                "--time-scale",
+                str(options.time_scale),
+                "--compartments",
+                str(max(spec.compartments, 1)),
+            ],
+        )
+        supervisor.start(
+            spec.robot_id,
+            [
+                "-m",
+                "hallfleet_apps.cli",
+                "robot",
+                "run",
+                "--robot",
+                spec.robot_id,
+                "--serial-url",
+                str(link),
+                "--mqtt-url",
+                mqtt_url,
+                "--time-scale",
+                str(options.time_scale),
+                "--data-dir",
+                str(data_dir),
+                "--site",
+                str(options.site_dir),
+                "--fleet",
+                str(options.fleet_file),
+            ],
+        )
     expected = {s.robot_id for s in fleet.robots if s.kind != "thirdparty"}
     _wait_robots(base_url, expected, supervisor, options.startup_timeout_s)
     return base_url
@@ -96,8 +153,10 @@ def start_hall(options: DemoOptions, supervisor: Supervisor) -> str:
 
 def start_queue_tickets(base_url: str, options: DemoOptions, supervisor: Supervisor) -> None:
     """The hall's queue-ticket system, simulated: tickets are issued, wait, are called (some too late)."""
-    supervisor.start("queue-tickets", ["-m", "hallfleet_apps.sim.queue_tickets", "--base-url", base_url,
-                                       "--time-scale", str(options.time_scale)])
+    supervisor.start(
+        "queue-tickets",
+        ["-m", "hallfleet_apps.sim.queue_tickets", "--base-url", base_url, "--time-scale", str(options.time_scale)],
+    )
 
 
 def _check_alive(supervisor: Supervisor) -> None:
@@ -105,7 +164,9 @@ def _check_alive(supervisor: Supervisor) -> None:
     if dead:
         child = dead[0]
         tail = child.log_path.read_text(errors="replace").splitlines()[-15:]
-        raise DemoError(f"{child.name} exited with {child.process.returncode}; last lines of {child.log_path}:\n" + "\n".join(tail))
+        raise DemoError(
+            f"{child.name} exited with {child.process.returncode}; last lines of {child.log_path}:\n" + "\n".join(tail)
+        )
 
 
 def _wait_http(base_url: str, supervisor: Supervisor, timeout_s: float) -> None:
@@ -171,7 +232,9 @@ def run_demo(options: DemoOptions, smoke: bool = False) -> int:
 
 
 def _announce(base_url: str, options: DemoOptions) -> None:
-    print(f"HallFleet demo hall is up (ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}, logs in {options.data_dir / 'logs'}):")
+    print(
+        f"HallFleet demo hall is up (ROS_DOMAIN_ID={os.environ['ROS_DOMAIN_ID']}, logs in {options.data_dir / 'logs'}):"
+    )
     print(f"  clerks:      {base_url}/clerk")
     print(f"  visitors:    {base_url}/kiosk")
     print(f"  technicians: {base_url}/technician")

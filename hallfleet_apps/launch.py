@@ -50,6 +50,7 @@ class LaunchDescription:
 
 def _substitute(value: Any, variables: dict[str, str], where: str) -> Any:
     if isinstance(value, str):
+
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in variables:
@@ -126,7 +127,7 @@ def load_launch(path: str | Path, overrides: dict[str, str] | None = None) -> La
         where = f"{source}: launch[{index}]"
         if not isinstance(item, dict) or len(item) != 1:
             raise LaunchFileError(f"{where}: expected one of arg, node, executable")
-        (kind, entry), = item.items()
+        ((kind, entry),) = item.items()
         if not isinstance(entry, dict):
             raise LaunchFileError(f"{where}.{kind}: expected a mapping")
         if kind == "arg":
@@ -139,9 +140,13 @@ def load_launch(path: str | Path, overrides: dict[str, str] | None = None) -> La
                     raise LaunchFileError(f"{where}.arg: {name} has no default; pass {name}:=<value>")
                 variables[name] = str(_substitute(entry["default"], variables, where))
         elif kind == "node":
-            description.processes.append(_node_process(_substitute(entry, variables, where), f"{where}.node", source.parent))
+            description.processes.append(
+                _node_process(_substitute(entry, variables, where), f"{where}.node", source.parent)
+            )
         elif kind == "executable":
-            description.processes.append(_executable_process(_substitute(entry, variables, where), f"{where}.executable"))
+            description.processes.append(
+                _executable_process(_substitute(entry, variables, where), f"{where}.executable")
+            )
         else:
             raise LaunchFileError(f"{where}: unknown entry {kind!r} (arg, node, executable)")
     unknown = set(overrides or {}) - declared
@@ -157,13 +162,18 @@ def run_launch(description: LaunchDescription, log_dir: Path) -> int:
         with interrupted_by_signals():
             for process in description.processes:
                 supervisor.start(process.name, process.argv)
-            print(f"launched {len(description.processes)} processes from {description.source} (logs in {log_dir})",
-                  flush=True)
+            print(
+                f"launched {len(description.processes)} processes from {description.source} (logs in {log_dir})",
+                flush=True,
+            )
             while not supervisor.dead():
                 time.sleep(0.5)
             child = supervisor.dead()[0]
-            print(f"{child.name} exited with {child.process.returncode}: stopping all (log: {child.log_path})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{child.name} exited with {child.process.returncode}: stopping all (log: {child.log_path})",
+                file=sys.stderr,
+                flush=True,
+            )
             return 1
     except KeyboardInterrupt:
         return 0

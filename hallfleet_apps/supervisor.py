@@ -35,8 +35,12 @@ class Supervisor:
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "ab") as out:
             process = subprocess.Popen(
-                [sys.executable, *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env or os.environ.copy(), start_new_session=True,
+                [sys.executable, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env or os.environ.copy(),
+                start_new_session=True,
             )
         child = Child(name, process, log_path)
         self.children.append(child)

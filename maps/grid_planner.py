@@ -161,9 +161,7 @@ def _jump_tables(free):  # pragma: no cover - compiled
             n = c + 1
             if free[r, n] == 0:
                 table[0, r, c] = 0
-            elif (free[r - 1, n] != 0 and free[r - 1, c] == 0) or (
-                free[r + 1, n] != 0 and free[r + 1, c] == 0
-            ):
+            elif (free[r - 1, n] != 0 and free[r - 1, c] == 0) or (free[r + 1, n] != 0 and free[r + 1, c] == 0):
                 table[0, r, c] = 1
             else:
                 k = table[0, r, n]
@@ -172,9 +170,7 @@ def _jump_tables(free):  # pragma: no cover - compiled
             n = c - 1
             if free[r, n] == 0:
                 table[1, r, c] = 0
-            elif (free[r - 1, n] != 0 and free[r - 1, c] == 0) or (
-                free[r + 1, n] != 0 and free[r + 1, c] == 0
-            ):
+            elif (free[r - 1, n] != 0 and free[r - 1, c] == 0) or (free[r + 1, n] != 0 and free[r + 1, c] == 0):
                 table[1, r, c] = 1
             else:
                 k = table[1, r, n]
@@ -184,9 +180,7 @@ def _jump_tables(free):  # pragma: no cover - compiled
         for c in range(1, cols - 1):
             if free[n, c] == 0:
                 table[2, r, c] = 0
-            elif (free[n, c - 1] != 0 and free[r, c - 1] == 0) or (
-                free[n, c + 1] != 0 and free[r, c + 1] == 0
-            ):
+            elif (free[n, c - 1] != 0 and free[r, c - 1] == 0) or (free[n, c + 1] != 0 and free[r, c + 1] == 0):
                 table[2, r, c] = 1
             else:
                 k = table[2, n, c]
@@ -196,9 +190,7 @@ def _jump_tables(free):  # pragma: no cover - compiled
         for c in range(1, cols - 1):
             if free[n, c] == 0:
                 table[3, r, c] = 0
-            elif (free[n, c - 1] != 0 and free[r, c - 1] == 0) or (
-                free[n, c + 1] != 0 and free[r, c + 1] == 0
-            ):
+            elif (free[n, c - 1] != 0 and free[r, c - 1] == 0) or (free[n, c + 1] != 0 and free[r, c + 1] == 0):
                 table[3, r, c] = 1
             else:
                 k = table[3, n, c]
@@ -483,11 +475,9 @@ class GridPlanner:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_occupancy(cls, occupancy: OccupancyMap, radius_m: float) -> "GridPlanner":
+    def from_occupancy(cls, occupancy: OccupancyMap, radius_m: float) -> GridPlanner:
         """Planner for a floor map: only known-free cells count (unknown blocks like a wall)."""
-        return cls(
-            occupancy.grid == FREE, occupancy.resolution_m, occupancy.origin_xy, radius_m
-        )
+        return cls(occupancy.grid == FREE, occupancy.resolution_m, occupancy.origin_xy, radius_m)
 
     # ------------------------------------------------------------------ queries
 
@@ -541,9 +531,7 @@ class GridPlanner:
         rows = np.floor((y0_m + (y1_m - y0_m) * t - self.origin_xy[1]) / self.resolution_m)
         rows = rows.astype(np.int64) + 1
         cols = cols.astype(np.int64) + 1
-        inside = (rows >= 1) & (cols >= 1) & (rows <= self.height_cells) & (
-            cols <= self.width_cells
-        )
+        inside = (rows >= 1) & (cols >= 1) & (rows <= self.height_cells) & (cols <= self.width_cells)
         if not bool(np.all(inside)):
             return False
         return bool(np.all(self._free[rows, cols] != 0))
@@ -569,15 +557,21 @@ class GridPlanner:
                 self._closed[:] = 0
                 self._stamp = 1
             cells, length = _jps(
-                self._free, self._jumps, sr + 1, sc + 1, gr + 1, gc + 1,
-                self._g, self._parent, self._seen, self._closed, self._stamp,
+                self._free,
+                self._jumps,
+                sr + 1,
+                sc + 1,
+                gr + 1,
+                gc + 1,
+                self._g,
+                self._parent,
+                self._seen,
+                self._closed,
+                self._stamp,
             )
         if length < 0:  # cannot happen for connected cells; kept as a guard
-            raise NoGridPathError(
-                f"no clear path from {self._describe(sr, sc)} to {self._describe(gr, gc)}"
-            )
-        return GridPath(cells=cells, length_cells=float(length),
-                        length_m=float(length) * self.resolution_m)
+            raise NoGridPathError(f"no clear path from {self._describe(sr, sc)} to {self._describe(gr, gc)}")
+        return GridPath(cells=cells, length_cells=float(length), length_m=float(length) * self.resolution_m)
 
     def plan_xy(self, start_xy: tuple[float, float], goal_xy: tuple[float, float]) -> GridPath:
         """Optimal path between the cells holding two points in map metres."""
@@ -595,10 +589,7 @@ class GridPlanner:
         clearance = self.clearance_m(row, col)
         if clearance == 0.0:
             return "in a wall or unknown space"
-        return (
-            f"only {clearance:.2f} m from a wall or unknown space "
-            f"(robot radius {self.radius_m:.2f} m)"
-        )
+        return f"only {clearance:.2f} m from a wall or unknown space (robot radius {self.radius_m:.2f} m)"
 
 
 def _warm_up() -> None:

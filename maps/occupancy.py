@@ -94,12 +94,7 @@ class OccupancyMap:
         ys = y0_m + (y1_m - y0_m) * t
         cols = np.floor((xs - self.origin_xy[0]) / self.resolution_m).astype(int)
         rows = np.floor((ys - self.origin_xy[1]) / self.resolution_m).astype(int)
-        if (
-            rows.min() < 0
-            or cols.min() < 0
-            or rows.max() >= self.height_cells
-            or cols.max() >= self.width_cells
-        ):
+        if rows.min() < 0 or cols.min() < 0 or rows.max() >= self.height_cells or cols.max() >= self.width_cells:
             return False
         return bool(np.all(self.grid[rows, cols] == FREE))
 
@@ -128,9 +123,7 @@ def _read_pgm(path: Path, label: str) -> np.ndarray:
         tokens.append(data[start:pos])
     magic = tokens[0]
     if magic not in (b"P5", b"P2"):
-        raise MapError(
-            f"{label}: image: '{path.name}' is not a PGM (magic {magic[:2]!r}, want P5 or P2)"
-        )
+        raise MapError(f"{label}: image: '{path.name}' is not a PGM (magic {magic[:2]!r}, want P5 or P2)")
     try:
         width, height, maxval = (int(t) for t in tokens[1:])
     except ValueError as exc:
@@ -144,16 +137,13 @@ def _read_pgm(path: Path, label: str) -> np.ndarray:
         raw = data[pos : pos + count * dtype.itemsize]
         if len(raw) < count * dtype.itemsize:
             raise MapError(
-                f"{label}: image: '{path.name}' is truncated "
-                f"({len(raw) // dtype.itemsize} of {count} pixels)"
+                f"{label}: image: '{path.name}' is truncated ({len(raw) // dtype.itemsize} of {count} pixels)"
             )
         values = np.frombuffer(raw, dtype=dtype).astype(np.float64)
     else:
         words = data[pos:].split()
         if len(words) < count:
-            raise MapError(
-                f"{label}: image: '{path.name}' is truncated ({len(words)} of {count} pixels)"
-            )
+            raise MapError(f"{label}: image: '{path.name}' is truncated ({len(words)} of {count} pixels)")
         try:
             values = np.array([int(w) for w in words[:count]], dtype=np.float64)
         except ValueError as exc:
@@ -202,8 +192,7 @@ def load_occupancy_map(yaml_path: str | Path) -> OccupancyMap:
     free_thresh = _number(doc, "free_thresh", label)
     if not 0.0 <= free_thresh <= occupied_thresh <= 1.0:
         raise MapError(
-            f"{label}: free_thresh: need 0 <= free_thresh ({free_thresh}) <= "
-            f"occupied_thresh ({occupied_thresh}) <= 1"
+            f"{label}: free_thresh: need 0 <= free_thresh ({free_thresh}) <= occupied_thresh ({occupied_thresh}) <= 1"
         )
     negate = doc.get("negate", 0)
     if negate not in (0, 1, True, False):

@@ -98,10 +98,8 @@ class _Edge:
     elevator_id: str | None
 
 
-_GRAPHS: "weakref.WeakKeyDictionary[Site, dict[str, list[_Edge]]]" = weakref.WeakKeyDictionary()
-_GRID_PLANNERS: "weakref.WeakKeyDictionary[Site, dict[tuple[int, float], GridPlanner]]" = (
-    weakref.WeakKeyDictionary()
-)
+_GRAPHS: weakref.WeakKeyDictionary[Site, dict[str, list[_Edge]]] = weakref.WeakKeyDictionary()
+_GRID_PLANNERS: weakref.WeakKeyDictionary[Site, dict[tuple[int, float], GridPlanner]] = weakref.WeakKeyDictionary()
 
 
 def floor_grid_planner(site: Site, level: int, robot_radius_m: float) -> GridPlanner:
@@ -126,15 +124,11 @@ def _lane_problem(site: Site, a: Waypoint, b: Waypoint, robot_radius_m: float) -
     )
 
 
-def lane_clearance_problems(
-    site: Site, robot_radius_m: float = DEFAULT_ROBOT_RADIUS_M
-) -> list[str]:
+def lane_clearance_problems(site: Site, robot_radius_m: float = DEFAULT_ROBOT_RADIUS_M) -> list[str]:
     """One line per lane that does not keep ``robot_radius_m`` clear (empty when all do)."""
     problems = []
     for lane in site.lanes:
-        problem = _lane_problem(
-            site, site.waypoint(lane.from_id), site.waypoint(lane.to_id), robot_radius_m
-        )
+        problem = _lane_problem(site, site.waypoint(lane.from_id), site.waypoint(lane.to_id), robot_radius_m)
         if problem is not None:
             problems.append(problem)
     return problems
@@ -205,8 +199,7 @@ def plan_route(
                 heapq.heappush(heap, (new, next(counter), edge.to_id))
     if goal.id not in best:
         raise NoRouteError(
-            f"no route from waypoint '{start.id}' (level {start.level}) "
-            f"to waypoint '{goal.id}' (level {goal.level})"
+            f"no route from waypoint '{start.id}' (level {start.level}) to waypoint '{goal.id}' (level {goal.level})"
         )
 
     hops: list[tuple[str, _Edge]] = []
@@ -220,9 +213,7 @@ def plan_route(
     return _with_clearance_and_bound(site, route, speed_mps, robot_radius_m)
 
 
-def _with_clearance_and_bound(
-    site: Site, route: Route, speed_mps: float, robot_radius_m: float
-) -> Route:
+def _with_clearance_and_bound(site: Site, route: Route, speed_mps: float, robot_radius_m: float) -> Route:
     """Check every lane of the route against the radius; replace the bound by the grid one."""
     bound_s = 0.0
     for segment in route.segments:
@@ -259,9 +250,7 @@ def _with_clearance_and_bound(
     )
 
 
-def _build_route(
-    site: Site, start: Waypoint, hops: list[tuple[str, _Edge]], time_s: float, speed_mps: float
-) -> Route:
+def _build_route(site: Site, start: Waypoint, hops: list[tuple[str, _Edge]], time_s: float, speed_mps: float) -> Route:
     segments: list[Segment] = []
     points: list[Waypoint] = [start]
     distance = 0.0
@@ -322,16 +311,12 @@ def plan_route_between_places(
     a: Place = site.place(from_place_id)
     b: Place = site.place(to_place_id)
     try:
-        return plan_route(
-            site, a.waypoint_id, b.waypoint_id, speed_mps, robot_radius_m=robot_radius_m
-        )
+        return plan_route(site, a.waypoint_id, b.waypoint_id, speed_mps, robot_radius_m=robot_radius_m)
     except NoRouteError as exc:
         raise type(exc)(f"no route from place '{a.id}' to place '{b.id}': {exc}") from exc
 
 
-def nearest_waypoint(
-    site: Site, level: int, x_m: float, y_m: float, include_cars: bool = False
-) -> Waypoint:
+def nearest_waypoint(site: Site, level: int, x_m: float, y_m: float, include_cars: bool = False) -> Waypoint:
     """Closest waypoint on a floor (elevator car waypoints excluded unless asked)."""
     site.floor(level)
     cars = set()

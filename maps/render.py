@@ -6,7 +6,6 @@ For people: checking a site by eye is the fastest way to see a door in the wrong
 from __future__ import annotations
 
 import io
-
 from pathlib import Path
 
 import numpy as np
@@ -78,9 +77,7 @@ def floor_image(site: Site, level: int, scale: float = 1.0) -> Image.Image:
     rgb[grid == OCCUPIED] = (40, 40, 40)
     image = Image.fromarray(rgb, "RGB")
     if scale != 1.0:
-        image = image.resize(
-            (round(image.width * scale), round(image.height * scale)), Image.NEAREST
-        )
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.NEAREST)
     draw = ImageDraw.Draw(image)
     res = floor.map.resolution_m / scale
     ox, oy = floor.map.origin_xy

@@ -8,9 +8,10 @@ collected; the SiteError message has one line per problem, each naming file and 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -211,8 +212,14 @@ def _get(
 
 
 def _kind_name(kinds: type | tuple[type, ...]) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true/false",
-             list: "a list", dict: "a mapping"}
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true/false",
+        list: "a list",
+        dict: "a mapping",
+    }
     if isinstance(kinds, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kinds)
     return names.get(kinds, kinds.__name__)
@@ -244,10 +251,8 @@ def load_site(folder: str | Path) -> Site:
     problems = _Problems()
     name = doc.get("name", {}) if isinstance(doc.get("name"), dict) else {}
     defaults = doc.get("lane_defaults", {}) or {}
-    default_speed = _get(defaults, "speed_limit_mps", "lane_defaults", float, problems,
-                         DEFAULT_SPEED_LIMIT_MPS)
-    default_width = _get(defaults, "width_m", "lane_defaults", float, problems,
-                         DEFAULT_LANE_WIDTH_M)
+    default_speed = _get(defaults, "speed_limit_mps", "lane_defaults", float, problems, DEFAULT_SPEED_LIMIT_MPS)
+    default_width = _get(defaults, "width_m", "lane_defaults", float, problems, DEFAULT_LANE_WIDTH_M)
 
     floors_by_level = _load_floors(folder, _list(doc, "floors", problems), problems)
     floors = [f for f in floors_by_level.values() if f is not None]
@@ -255,12 +260,18 @@ def load_site(folder: str | Path) -> Site:
     waypoints = _load_waypoints(_list(doc, "waypoints", problems), floors_by_level, problems)
     wp_by_id = {w.id: w for w in waypoints}
     places = _load_places(_list(doc, "places", problems), floors_by_level, wp_by_id, problems)
-    lanes = _load_lanes(_list(doc, "lanes", problems), floors_by_level, wp_by_id,
-                        default_speed or DEFAULT_SPEED_LIMIT_MPS,
-                        default_width or DEFAULT_LANE_WIDTH_M, problems)
+    lanes = _load_lanes(
+        _list(doc, "lanes", problems),
+        floors_by_level,
+        wp_by_id,
+        default_speed or DEFAULT_SPEED_LIMIT_MPS,
+        default_width or DEFAULT_LANE_WIDTH_M,
+        problems,
+    )
     graph_ok = len(problems.lines) == before_graph
-    elevators = _load_elevators(_list(doc, "elevators", problems), floors_by_level,
-                                {p.id: p for p in places}, wp_by_id, problems)
+    elevators = _load_elevators(
+        _list(doc, "elevators", problems), floors_by_level, {p.id: p for p in places}, wp_by_id, problems
+    )
     if graph_ok:  # a broken waypoint, place or lane would make many places look unreachable
         _check_reachable_from_lobbies(places, lanes, elevators, problems)
     if problems.lines:
@@ -314,9 +325,7 @@ def _load_floors(folder: Path, items: list, problems: _Problems) -> dict[int, Fl
     return floors
 
 
-def _check_free(
-    floor: Floor | None, x_m: float, y_m: float, where: str, what: str, problems: _Problems
-) -> None:
+def _check_free(floor: Floor | None, x_m: float, y_m: float, where: str, what: str, problems: _Problems) -> None:
     if floor is None:
         return
     value = floor.map.value_xy(x_m, y_m)
@@ -328,9 +337,7 @@ def _check_free(
         problems.add(where, f"{what} at ({x_m:.2f}, {y_m:.2f}) is in unknown space on '{floor.map_id}'")
 
 
-def _load_waypoints(
-    items: list, floors: dict[int, Floor | None], problems: _Problems
-) -> list[Waypoint]:
+def _load_waypoints(items: list, floors: dict[int, Floor | None], problems: _Problems) -> list[Waypoint]:
     waypoints: list[Waypoint] = []
     seen: set[str] = set()
     for i, item in enumerate(items):
@@ -376,27 +383,30 @@ def _load_places(
             problems.add(f"{where}.kind", f"unknown kind '{kind}' (known: {', '.join(PLACE_KINDS)})")
         if level not in floors:
             problems.add(f"{where}.level", f"unknown floor level {level}")
-        if len(pose) != 3 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in pose
-        ):
+        if len(pose) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pose):
             problems.add(f"{where}.pose", f"expected [x, y, yaw], got {pose!r}")
             continue
         wp = waypoints.get(wp_id)
         if wp is None:
             problems.add(f"{where}.waypoint", f"unknown waypoint '{wp_id}'")
         elif wp.level != level:
-            problems.add(f"{where}.waypoint", f"waypoint '{wp_id}' is on level {wp.level}, "
-                                              f"place is on level {level}")
-        _check_free(floors.get(level), float(pose[0]), float(pose[1]), f"{where}.pose",
-                    f"place '{place_id}'", problems)
-        places.append(Place(place_id, kind, name_zh, name_en, level,
-                            Pose2D(float(pose[0]), float(pose[1]), float(pose[2])), wp_id))
+            problems.add(f"{where}.waypoint", f"waypoint '{wp_id}' is on level {wp.level}, place is on level {level}")
+        _check_free(floors.get(level), float(pose[0]), float(pose[1]), f"{where}.pose", f"place '{place_id}'", problems)
+        places.append(
+            Place(
+                place_id, kind, name_zh, name_en, level, Pose2D(float(pose[0]), float(pose[1]), float(pose[2])), wp_id
+            )
+        )
     return places
 
 
 def _load_lanes(
-    items: list, floors: dict[int, Floor | None], waypoints: dict[str, Waypoint],
-    default_speed_mps: float, default_width_m: float, problems: _Problems,
+    items: list,
+    floors: dict[int, Floor | None],
+    waypoints: dict[str, Waypoint],
+    default_speed_mps: float,
+    default_width_m: float,
+    problems: _Problems,
 ) -> list[Lane]:
     lanes: list[Lane] = []
     seen: set[tuple[str, str]] = set()
@@ -432,20 +442,19 @@ def _load_lanes(
         seen.add(key)  # type: ignore[arg-type]
         a, b = waypoints[from_id], waypoints[to_id]
         if a.level != b.level:
-            problems.add(f"{where}.to", f"lane joins level {a.level} and level {b.level}; "
-                                        "floors are joined by elevators, not lanes")
+            problems.add(
+                f"{where}.to",
+                f"lane joins level {a.level} and level {b.level}; floors are joined by elevators, not lanes",
+            )
             continue
         floor = floors.get(a.level)
         if floor is not None and not floor.map.segment_is_free(a.x_m, a.y_m, b.x_m, b.y_m):
-            problems.add(where, f"lane '{from_id}' -> '{to_id}' crosses a wall or unknown space "
-                                f"on '{floor.map_id}'")
+            problems.add(where, f"lane '{from_id}' -> '{to_id}' crosses a wall or unknown space on '{floor.map_id}'")
         lanes.append(Lane(from_id, to_id, bool(one_way), speed, width))
     return lanes
 
 
-def _level_map(
-    item: dict, key: str, where: str, problems: _Problems
-) -> dict[int, str]:
+def _level_map(item: dict, key: str, where: str, problems: _Problems) -> dict[int, str]:
     raw = _get(item, key, where, dict, problems)
     if raw is None:
         return {}
@@ -464,8 +473,11 @@ def _level_map(
 
 
 def _load_elevators(
-    items: list, floors: dict[int, Floor | None], places: dict[str, Place],
-    waypoints: dict[str, Waypoint], problems: _Problems,
+    items: list,
+    floors: dict[int, Floor | None],
+    places: dict[str, Place],
+    waypoints: dict[str, Waypoint],
+    problems: _Problems,
 ) -> list[Elevator]:
     elevators: list[Elevator] = []
     seen: set[str] = set()
@@ -500,34 +512,37 @@ def _load_elevators(
             elif lobby_id not in places:
                 problems.add(f"{where}.lobby_place.{level}", f"unknown place '{lobby_id}'")
             elif places[lobby_id].level != level:
-                problems.add(f"{where}.lobby_place.{level}",
-                             f"place '{lobby_id}' is on level {places[lobby_id].level}")
+                problems.add(f"{where}.lobby_place.{level}", f"place '{lobby_id}' is on level {places[lobby_id].level}")
             elif places[lobby_id].kind != "elevator_lobby":
-                problems.add(f"{where}.lobby_place.{level}",
-                             f"place '{lobby_id}' is a {places[lobby_id].kind}, not an elevator_lobby")
+                problems.add(
+                    f"{where}.lobby_place.{level}",
+                    f"place '{lobby_id}' is a {places[lobby_id].kind}, not an elevator_lobby",
+                )
             car_id = cars.get(level)
             if car_id is None:
                 problems.add(f"{where}.car_waypoint", f"no car waypoint for level {level}")
             elif car_id not in waypoints:
                 problems.add(f"{where}.car_waypoint.{level}", f"unknown waypoint '{car_id}'")
             elif waypoints[car_id].level != level:
-                problems.add(f"{where}.car_waypoint.{level}",
-                             f"waypoint '{car_id}' is on level {waypoints[car_id].level}")
+                problems.add(
+                    f"{where}.car_waypoint.{level}", f"waypoint '{car_id}' is on level {waypoints[car_id].level}"
+                )
         for level in set(lobbies) | set(cars):
             if level not in good_levels and level in floors:
-                problems.add(where, f"lobby or car given for level {level}, "
-                                    "which is not in levels")
+                problems.add(where, f"lobby or car given for level {level}, which is not in levels")
         if len(good_levels) < 2:
             problems.add(f"{where}.levels", "an elevator must serve at least 2 floors")
-        elevators.append(Elevator(
-            id=el_id,
-            levels=tuple(sorted(good_levels)),
-            lobby_place={lv: lobbies[lv] for lv in good_levels if lv in lobbies},
-            car_waypoint={lv: cars[lv] for lv in good_levels if lv in cars},
-            door_time_s=door_s,
-            travel_time_per_floor_s=travel_s,
-            capacity_robots=capacity,
-        ))
+        elevators.append(
+            Elevator(
+                id=el_id,
+                levels=tuple(sorted(good_levels)),
+                lobby_place={lv: lobbies[lv] for lv in good_levels if lv in lobbies},
+                car_waypoint={lv: cars[lv] for lv in good_levels if lv in cars},
+                door_time_s=door_s,
+                travel_time_per_floor_s=travel_s,
+                capacity_robots=capacity,
+            )
+        )
     return elevators
 
 
@@ -556,22 +571,27 @@ def _check_reachable_from_lobbies(
         if not lane.one_way:
             forward.setdefault(lane.to_id, set()).add(lane.from_id)
             backward.setdefault(lane.from_id, set()).add(lane.to_id)
-    reach = {level: (_reachable(starts, forward), _reachable(starts, backward))
-             for level, starts in lobby_waypoints.items()}
+    reach = {
+        level: (_reachable(starts, forward), _reachable(starts, backward)) for level, starts in lobby_waypoints.items()
+    }
     for i, place in enumerate(places):
         if place.level not in reach:
             continue
         from_lobby, to_lobby = reach[place.level]
         lobbies = ", ".join(sorted(lobby_waypoints[place.level].values()))
         if place.waypoint_id not in from_lobby:
-            problems.add(f"places[{i}].waypoint",
-                         f"place '{place.id}' (waypoint '{place.waypoint_id}') cannot be reached "
-                         f"by lanes from the elevator lobbies on level {place.level} ({lobbies})")
+            problems.add(
+                f"places[{i}].waypoint",
+                f"place '{place.id}' (waypoint '{place.waypoint_id}') cannot be reached "
+                f"by lanes from the elevator lobbies on level {place.level} ({lobbies})",
+            )
         elif place.waypoint_id not in to_lobby:
-            problems.add(f"places[{i}].waypoint",
-                         f"no lane path leads from place '{place.id}' (waypoint "
-                         f"'{place.waypoint_id}') back to the elevator lobbies on level "
-                         f"{place.level} ({lobbies})")
+            problems.add(
+                f"places[{i}].waypoint",
+                f"no lane path leads from place '{place.id}' (waypoint "
+                f"'{place.waypoint_id}') back to the elevator lobbies on level "
+                f"{place.level} ({lobbies})",
+            )
 
 
 def _reachable(starts: Mapping[str, str] | set[str], successors: dict[str, set[str]]) -> set[str]:

@@ -41,8 +41,15 @@ def write_pgm(path: Path, pixels: np.ndarray, plain: bool = False) -> None:
 
 
 def write_map_yaml(path: Path, image: str, **overrides: object) -> None:
-    doc = {"image": image, "resolution": RES_M, "origin": [0.0, 0.0, 0.0], "negate": 0,
-           "occupied_thresh": 0.65, "free_thresh": 0.25, "mode": "trinary"}
+    doc = {
+        "image": image,
+        "resolution": RES_M,
+        "origin": [0.0, 0.0, 0.0],
+        "negate": 0,
+        "occupied_thresh": 0.65,
+        "free_thresh": 0.25,
+        "mode": "trinary",
+    }
     doc.update(overrides)
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
@@ -51,10 +58,8 @@ TINY_BUILDING: dict = {
     "version": 1,
     "name": {"zh": "小楼", "en": "Tiny"},
     "floors": [
-        {"level": 1, "map_id": "f1", "map": "f1.yaml", "elevation_m": 0.0,
-         "name_zh": "一楼", "name_en": "L1"},
-        {"level": 2, "map_id": "f2", "map": "f2.yaml", "elevation_m": 4.0,
-         "name_zh": "二楼", "name_en": "L2"},
+        {"level": 1, "map_id": "f1", "map": "f1.yaml", "elevation_m": 0.0, "name_zh": "一楼", "name_en": "L1"},
+        {"level": 2, "map_id": "f2", "map": "f2.yaml", "elevation_m": 4.0, "name_zh": "二楼", "name_en": "L2"},
     ],
     "waypoints": [
         {"id": "a", "level": 1, "x": 2.0, "y": 5.0},
@@ -81,19 +86,53 @@ TINY_BUILDING: dict = {
         {"from": "a2", "to": "b2"},
     ],
     "places": [
-        {"id": "win-1", "kind": "service_window", "level": 1, "name_zh": "窗口1",
-         "name_en": "Window 1", "pose": [18.0, 5.0, 0.0], "waypoint": "c"},
-        {"id": "lobby-E-1", "kind": "elevator_lobby", "level": 1, "name_zh": "电梯厅1",
-         "name_en": "Lobby 1", "pose": [2.0, 7.0, 1.57], "waypoint": "lobby1"},
-        {"id": "lobby-E-2", "kind": "elevator_lobby", "level": 2, "name_zh": "电梯厅2",
-         "name_en": "Lobby 2", "pose": [2.0, 7.0, 1.57], "waypoint": "lobby2"},
-        {"id": "dept-1", "kind": "department", "level": 2, "name_zh": "审批科",
-         "name_en": "Approval Section", "pose": [18.0, 5.0, 0.0], "waypoint": "b2"},
+        {
+            "id": "win-1",
+            "kind": "service_window",
+            "level": 1,
+            "name_zh": "窗口1",
+            "name_en": "Window 1",
+            "pose": [18.0, 5.0, 0.0],
+            "waypoint": "c",
+        },
+        {
+            "id": "lobby-E-1",
+            "kind": "elevator_lobby",
+            "level": 1,
+            "name_zh": "电梯厅1",
+            "name_en": "Lobby 1",
+            "pose": [2.0, 7.0, 1.57],
+            "waypoint": "lobby1",
+        },
+        {
+            "id": "lobby-E-2",
+            "kind": "elevator_lobby",
+            "level": 2,
+            "name_zh": "电梯厅2",
+            "name_en": "Lobby 2",
+            "pose": [2.0, 7.0, 1.57],
+            "waypoint": "lobby2",
+        },
+        {
+            "id": "dept-1",
+            "kind": "department",
+            "level": 2,
+            "name_zh": "审批科",
+            "name_en": "Approval Section",
+            "pose": [18.0, 5.0, 0.0],
+            "waypoint": "b2",
+        },
     ],
     "elevators": [
-        {"id": "E", "levels": [1, 2], "lobby_place": {1: "lobby-E-1", 2: "lobby-E-2"},
-         "car_waypoint": {1: "car-E-1", 2: "car-E-2"}, "door_time_s": 3.0,
-         "travel_time_per_floor_s": 4.0, "capacity_robots": 1},
+        {
+            "id": "E",
+            "levels": [1, 2],
+            "lobby_place": {1: "lobby-E-1", 2: "lobby-E-2"},
+            "car_waypoint": {1: "car-E-1", 2: "car-E-2"},
+            "door_time_s": 3.0,
+            "travel_time_per_floor_s": 4.0,
+            "capacity_robots": 1,
+        },
     ],
 }
 
@@ -111,7 +150,5 @@ def write_tiny_site(folder: Path, building: dict | None = None) -> Path:
         write_pgm(folder / f"f{level}.pgm", pixels)
         write_map_yaml(folder / f"f{level}.yaml", f"f{level}.pgm")
     doc = building if building is not None else tiny_building()
-    (folder / "building.yaml").write_text(
-        yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
+    (folder / "building.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return folder

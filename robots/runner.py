@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.parameter import Parameter
 
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from hallfleet.fleet_file import RobotSpec
 from maps.site import Site
 

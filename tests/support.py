@@ -15,8 +15,14 @@ from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, driven by Playwright without its own browser download
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -85,8 +91,13 @@ def fleet_manager_for_pages(data_dir: Path, startup_timeout_s: float = 60.0) -> 
     log_path = data_dir / "fleet.log"
     repo_root = Path(__file__).resolve().parents[1]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=repo_root, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=repo_root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     url = f"http://127.0.0.1:{http_port}"
     deadline = time.monotonic() + startup_timeout_s
     try:
@@ -98,10 +109,10 @@ def fleet_manager_for_pages(data_dir: Path, startup_timeout_s: float = 60.0) -> 
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"fleet manager not up after {startup_timeout_s} s:\n"
-                                         f"{log_path.read_text()[-3000:]}") from None
+                    raise AssertionError(
+                        f"fleet manager not up after {startup_timeout_s} s:\n{log_path.read_text()[-3000:]}"
+                    ) from None
                 time.sleep(0.2)
         yield url
     finally:
         stop_process(proc, timeout_s=10.0)
-

@@ -17,7 +17,9 @@ KINDS = ("connection", "factsheet", "state", "visualization", "order", "instantA
 def _fix_factsheet_blocking_types(schema: dict) -> None:
     """The official 2.1.0 factsheet.schema puts the enum of blockingTypes on the array itself, so no array
     can ever match; the standard's text (6.15.1) says "array of enum". Validate against the intended schema."""
-    blocking = schema["properties"]["protocolFeatures"]["properties"]["agvActions"]["items"]["properties"]["blockingTypes"]
+    blocking = schema["properties"]["protocolFeatures"]["properties"]["agvActions"]["items"]["properties"][
+        "blockingTypes"
+    ]
     if "enum" in blocking and blocking.get("type") == "array":
         blocking["items"] = {"type": "string", "enum": blocking.pop("enum")}
 

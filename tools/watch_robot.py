@@ -78,27 +78,43 @@ class Watch:
         self.diagnostics_samples += 1
 
     def line(self, elapsed_s: float) -> str:
-        where = "pose=?" if self.last_pose is None else (
-            f"pose=({self.last_pose['x_m']:.2f}, {self.last_pose['y_m']:.2f}) m yaw={self.last_pose['yaw_rad']:+.2f} rad")
+        where = (
+            "pose=?"
+            if self.last_pose is None
+            else (
+                f"pose=({self.last_pose['x_m']:.2f}, {self.last_pose['y_m']:.2f}) m yaw={self.last_pose['yaw_rad']:+.2f} rad"
+            )
+        )
         battery = "battery=?" if self.battery_last_pct is None else f"battery={self.battery_last_pct:.2f}%"
-        link = "link=?" if self.last_level is None else (
-            f"link={self.last_level} ({self.last_message}) "
-            + " ".join(f"{k}={self.link_values[k]}" for k in LINK_COUNTERS if k in self.link_values))
+        link = (
+            "link=?"
+            if self.last_level is None
+            else (
+                f"link={self.last_level} ({self.last_message}) "
+                + " ".join(f"{k}={self.link_values[k]}" for k in LINK_COUNTERS if k in self.link_values)
+            )
+        )
         return f"[{self.robot_id} t={elapsed_s:5.1f}s] {where} travelled={self.distance_m:.2f} m {battery} {link}"
 
     def summary(self) -> dict[str, Any]:
         return {
             "robot_id": self.robot_id,
-            "samples": {"pose": self.pose_samples, "battery": self.battery_samples,
-                        "diagnostics": self.diagnostics_samples},
+            "samples": {
+                "pose": self.pose_samples,
+                "battery": self.battery_samples,
+                "diagnostics": self.diagnostics_samples,
+            },
             "first_pose": self.first_pose,
             "last_pose": self.last_pose,
             "distance_m": round(self.distance_m, 3),
             "battery_first_pct": self.battery_first_pct,
             "battery_last_pct": self.battery_last_pct,
             "diagnostics_levels": self.levels_seen,
-            "link": {"level": self.last_level, "message": self.last_message,
-                     **{k: self.link_values[k] for k in LINK_COUNTERS if k in self.link_values}},
+            "link": {
+                "level": self.last_level,
+                "message": self.last_message,
+                **{k: self.link_values[k] for k in LINK_COUNTERS if k in self.link_values},
+            },
         }
 
 
@@ -109,7 +125,8 @@ def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:
 def is_robots_link(robot_id: str, name: str, hardware_id: str) -> bool:
     """The base driver names its status '/<robot_id>/base_driver: ...'; hardware_id is its port."""
     return (f"/{robot_id}/" in name and "base_driver" in name) or bool(
-        re.search(rf"(?<![A-Za-z0-9_]){re.escape(robot_id)}(?![A-Za-z0-9_])", hardware_id))
+        re.search(rf"(?<![A-Za-z0-9_]){re.escape(robot_id)}(?![A-Za-z0-9_])", hardware_id)
+    )
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -128,8 +145,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     if not os.environ.get("ROS_DOMAIN_ID", "").strip():
-        print("watch_robot: ROS_DOMAIN_ID is not set. Use the hall's domain (`hallfleet demo` prints it), e.g.\n"
-              f"  ROS_DOMAIN_ID=42 {sys.executable} {sys.argv[0]} {args.robot_id}", file=sys.stderr)
+        print(
+            "watch_robot: ROS_DOMAIN_ID is not set. Use the hall's domain (`hallfleet demo` prints it), e.g.\n"
+            f"  ROS_DOMAIN_ID=42 {sys.executable} {sys.argv[0]} {args.robot_id}",
+            file=sys.stderr,
+        )
         return 2
     # Discovery stays on this machine; set before rclpy is imported.
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
@@ -145,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_pose(msg: PoseStamped) -> None:
         q = msg.pose.orientation
-        watch.add_pose(msg.pose.position.x, msg.pose.position.y, yaw_from_quaternion(q.x, q.y, q.z, q.w),
-                       msg.header.frame_id)
+        watch.add_pose(
+            msg.pose.position.x, msg.pose.position.y, yaw_from_quaternion(q.x, q.y, q.z, q.w), msg.header.frame_id
+        )
 
     def on_diagnostics(msg: DiagnosticArray) -> None:
         for status in msg.status:
@@ -160,8 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     rclpy.init(args=[])
     node = rclpy.create_node(f"watch_robot_{args.robot_id}_{os.getpid()}")
     node.create_subscription(PoseStamped, f"/{args.robot_id}/pose", on_pose, 10)
-    node.create_subscription(BatteryState, f"/{args.robot_id}/battery_state",
-                             lambda msg: watch.add_battery(float(msg.percentage)), 10)
+    node.create_subscription(
+        BatteryState, f"/{args.robot_id}/battery_state", lambda msg: watch.add_battery(float(msg.percentage)), 10
+    )
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
     started = time.monotonic()
     next_line = started + 1.0

@@ -68,13 +68,15 @@ class MqttFleetMaster:
         if reason_code.is_failure:
             log.error("broker refused the fleet manager: %s", reason_code)
             return
-        client.subscribe([
-            (f"{v.INTERFACE}/{v.MAJOR}/+/+/state", 0),
-            (f"{v.INTERFACE}/{v.MAJOR}/+/+/connection", 1),
-            (f"{v.INTERFACE}/{v.MAJOR}/+/+/factsheet", 1),
-            (f"{v.INTERFACE}/{v.MAJOR}/+/+/visualization", 0),
-            (ev.STATE_TOPIC_FILTER, 0),
-        ])
+        client.subscribe(
+            [
+                (f"{v.INTERFACE}/{v.MAJOR}/+/+/state", 0),
+                (f"{v.INTERFACE}/{v.MAJOR}/+/+/connection", 1),
+                (f"{v.INTERFACE}/{v.MAJOR}/+/+/factsheet", 1),
+                (f"{v.INTERFACE}/{v.MAJOR}/+/+/visualization", 0),
+                (ev.STATE_TOPIC_FILTER, 0),
+            ]
+        )
         self._post(self._connected_now)  # (re)connected: vehicles may have moved on
 
     def _handle_message(self, client: mqtt.Client, _u, message: mqtt.MQTTMessage) -> None:
@@ -123,8 +125,11 @@ class MqttFleetMaster:
             try:
                 handler(*args)
             except Exception:  # noqa: BLE001 - one failing message must not drop the rest of the batch
-                log.exception("fleet handler %s failed on %s", getattr(handler, "__qualname__", handler),
-                              args[:3] if handler is self._on_vehicle else args)
+                log.exception(
+                    "fleet handler %s failed on %s",
+                    getattr(handler, "__qualname__", handler),
+                    args[:3] if handler is self._on_vehicle else args,
+                )
         if inbox and not self._drain_pending:  # more than one batch waiting: continue after other callbacks
             self._drain_pending = True
             self._loop.call_soon(self._drain)
@@ -136,8 +141,13 @@ class MqttFleetMaster:
     # ------------------------------------------------------------------- sending
     def _header(self, manufacturer: str, serial: str, kind: str) -> dict[str, Any]:
         ids = self.headers.setdefault((manufacturer, serial), v.HeaderIds())
-        return {"headerId": ids.next(kind), "timestamp": v.utc_timestamp(), "version": v.VERSION,
-                "manufacturer": manufacturer, "serialNumber": serial}
+        return {
+            "headerId": ids.next(kind),
+            "timestamp": v.utc_timestamp(),
+            "version": v.VERSION,
+            "manufacturer": manufacturer,
+            "serialNumber": serial,
+        }
 
     def send_order(self, manufacturer: str, serial: str, order: v.Order) -> v.Order:
         stamped = order.model_copy(update=self._header(manufacturer, serial, "order"))

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -268,9 +268,7 @@ class SqlStore:
                         conn.execute(delivery_counters.insert().values(day=key, last=1))
                         return 1
                     number = row.last + 1
-                    conn.execute(
-                        delivery_counters.update().where(delivery_counters.c.day == key).values(last=number)
-                    )
+                    conn.execute(delivery_counters.update().where(delivery_counters.c.day == key).values(last=number))
                     return number
             except IntegrityError:
                 continue  # two first-of-the-day inserts raced (PostgreSQL); retry sees the row
@@ -303,7 +301,9 @@ class SqlStore:
             else:
                 conn.execute(deliveries.update().where(deliveries.c.id == d.id).values(**row))
                 stored = conn.execute(
-                    sa.select(sa.func.count()).select_from(delivery_history).where(delivery_history.c.delivery_id == d.id)
+                    sa.select(sa.func.count())
+                    .select_from(delivery_history)
+                    .where(delivery_history.c.delivery_id == d.id)
                 ).scalar_one()
             if stored > len(d.history):
                 raise StoreError(
@@ -359,7 +359,11 @@ class SqlStore:
             .order_by(deliveries.c.created_at, deliveries.c.id)
         )
         with self._tx() as conn:
-            rows = [r for r in conn.execute(q).all() if barcode in {doc["barcode"] for doc in json.loads(r.payload)["documents"]}]
+            rows = [
+                r
+                for r in conn.execute(q).all()
+                if barcode in {doc["barcode"] for doc in json.loads(r.payload)["documents"]}
+            ]
             history = self._history_for(conn, [r.id for r in rows])
         return [self._from_payload(r.payload, history.get(r.id, [])) for r in rows]
 
@@ -381,7 +385,13 @@ class SqlStore:
             conn.execute(
                 delivery_history.insert(),
                 [
-                    {"delivery_id": d.id, "seq": already_stored + i, "at": iso_utc(h.at), "state": h.state.value, "message": h.message}
+                    {
+                        "delivery_id": d.id,
+                        "seq": already_stored + i,
+                        "at": iso_utc(h.at),
+                        "state": h.state.value,
+                        "message": h.message,
+                    }
                     for i, h in enumerate(new)
                 ],
             )
@@ -439,7 +449,9 @@ class SqlStore:
     def custody_for(self, delivery_id: str) -> list[CustodyEvent]:
         with self._tx() as conn:
             rows = conn.execute(
-                sa.select(custody_events).where(custody_events.c.delivery_id == delivery_id).order_by(custody_events.c.seq)
+                sa.select(custody_events)
+                .where(custody_events.c.delivery_id == delivery_id)
+                .order_by(custody_events.c.seq)
             ).all()
         return [_row_to_event(r) for r in rows]
 
@@ -453,7 +465,9 @@ class SqlStore:
         transaction. Raw, for auditors: a tampered row may not even parse as a CustodyEvent."""
         with self._tx() as conn:
             rows = conn.execute(sa.select(custody_events).order_by(custody_events.c.seq)).all()
-            head = conn.execute(sa.select(custody_head.c.seq, custody_head.c.hash).where(custody_head.c.id == _HEAD_ID)).first()
+            head = conn.execute(
+                sa.select(custody_head.c.seq, custody_head.c.hash).where(custody_head.c.id == _HEAD_ID)
+            ).first()
         return [dict(r._mapping) for r in rows], (None if head is None else (head.seq, head.hash))
 
     def verify_custody(self) -> list[str]:
@@ -478,7 +492,12 @@ class SqlStore:
         with self._tx() as conn:
             result = conn.execute(
                 notifications.insert().values(
-                    place_id=place_id, delivery_id=delivery_id, at=iso_utc(at), text_zh=text_zh, text_en=text_en, read=False
+                    place_id=place_id,
+                    delivery_id=delivery_id,
+                    at=iso_utc(at),
+                    text_zh=text_zh,
+                    text_en=text_en,
+                    read=False,
                 )
             )
             new_id = result.inserted_primary_key[0]
@@ -500,14 +519,15 @@ class SqlStore:
             result = conn.execute(notifications.update().where(notifications.c.id == notification_id).values(read=True))
         return result.rowcount > 0
 
-
     # --- trips in progress ------------------------------------------------------------------
     # One row per robot carrying files: what a restarted fleet manager needs to resume the trip.
 
     def save_run(self, robot_id: str, payload: dict[str, Any]) -> None:
         """Store (replace) the robot's run in progress."""
-        row = {"payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
-               "updated_at": iso_utc(datetime.now(timezone.utc))}
+        row = {
+            "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+            "updated_at": iso_utc(datetime.now(UTC)),
+        }
         with self._tx() as conn:
             updated = conn.execute(trip_runs.update().where(trip_runs.c.robot_id == robot_id).values(**row)).rowcount
             if not updated:

@@ -102,7 +102,9 @@ def name_alternate(watch: AbsenceWatch, person: str, now: datetime) -> None:
     if watch.stage is Stage.GIVEN_UP:
         raise AbsenceError(f"delivery {watch.delivery_id}: nobody came, the files are already going back to the sender")
     if watch.alternate is not None:
-        raise AbsenceError(f"delivery {watch.delivery_id}: an alternate recipient ({watch.alternate}) was already named")
+        raise AbsenceError(
+            f"delivery {watch.delivery_id}: an alternate recipient ({watch.alternate}) was already named"
+        )
     watch.stage, watch.wait_started_at, watch.alternate = Stage.ALTERNATE_WAIT, now, person
 
 

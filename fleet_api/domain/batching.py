@@ -157,5 +157,11 @@ def plan_batch(
         if figures.time_s <= max_s + 1e-9 and figures.distance_m <= max_m + 1e-9:
             tour, pickups, drops = figures, new_pickups, new_drops
             members.append(job.delivery_id)
-    return Batch(tuple(members), tuple(pickups + drops), lead_figures.distance_m, lead_figures.time_s,
-                 tour.distance_m, tour.time_s)
+    return Batch(
+        tuple(members),
+        tuple(pickups + drops),
+        lead_figures.distance_m,
+        lead_figures.time_s,
+        tour.distance_m,
+        tour.time_s,
+    )

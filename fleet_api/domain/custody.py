@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -80,7 +80,7 @@ class CustodyEvent:
 
 def iso_utc(at: datetime) -> str:
     """Canonical time text: UTC, microseconds, '+00:00' suffix."""
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _canonical(fields: dict[str, Any]) -> bytes:
@@ -158,7 +158,7 @@ def chain_after(prev_seq: int, prev_hash: str, draft: CustodyDraft) -> CustodyEv
         raise CustodyError(f"custody event {draft.kind!r}: actor is empty")
     if draft.at.tzinfo is None or draft.at.utcoffset() is None:
         raise CustodyError(f"custody event {draft.kind!r}: time must be timezone-aware, got {draft.at.isoformat()}")
-    at = draft.at.astimezone(timezone.utc)
+    at = draft.at.astimezone(UTC)
     fields: dict[str, Any] = dict(
         seq=prev_seq + 1,
         delivery_id=draft.delivery_id,

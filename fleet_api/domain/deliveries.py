@@ -10,7 +10,7 @@ the files only ever leave the robot at the destination (delivered) or back at th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
@@ -243,7 +243,7 @@ def set_recipient_pin(delivery: Delivery, pin: str) -> None:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def history_to_dict(entry: HistoryEntry) -> dict[str, Any]:

@@ -134,8 +134,13 @@ def delivery_eta(
         return None
     if stop is None or current_index is None or current_index > stop:
         return None
-    left = remaining(site, trip_waypoint_ids[current_index:stop + 1], position,
-                     speed_mps=speed_mps, elevator_wait_s=elevator_wait_s)
+    left = remaining(
+        site,
+        trip_waypoint_ids[current_index : stop + 1],
+        position,
+        speed_mps=speed_mps,
+        elevator_wait_s=elevator_wait_s,
+    )
     stops_between = sum(1 for i in other_stops if current_index < i < stop)
     eta_s = (left.time_s + stops_between * handover_s) / time_scale
     return Eta(target, eta_s, now + timedelta(seconds=eta_s), left.distance_m, left.elevator_rides)

@@ -75,15 +75,17 @@ class Trip:
         start = max(self.released_to, 0)
         self.released_to = target
         self.update_id += 1
-        nodes = [
-            n.model_copy(update={"released": i <= target}) for i, n in enumerate(self.nodes) if i >= start
-        ]
-        edges = [
-            e.model_copy(update={"released": i < target}) for i, e in enumerate(self.edges) if i >= start
-        ]
+        nodes = [n.model_copy(update={"released": i <= target}) for i, n in enumerate(self.nodes) if i >= start]
+        edges = [e.model_copy(update={"released": i < target}) for i, e in enumerate(self.edges) if i >= start]
         return v.Order(
-            headerId=0, timestamp=v.utc_timestamp(), manufacturer="", serialNumber="",
-            orderId=self.order_id, orderUpdateId=self.update_id, nodes=nodes, edges=edges,
+            headerId=0,
+            timestamp=v.utc_timestamp(),
+            manufacturer="",
+            serialNumber="",
+            orderId=self.order_id,
+            orderUpdateId=self.update_id,
+            nodes=nodes,
+            edges=edges,
         )
 
     @property
@@ -109,13 +111,22 @@ def build_trip(
             return
         seq = len(nodes) * 2
         node = v.Node(
-            nodeId=waypoint.id, sequenceId=seq, released=False,
+            nodeId=waypoint.id,
+            sequenceId=seq,
+            released=False,
             nodePosition=v.NodePosition(x=waypoint.x_m, y=waypoint.y_m, mapId=map_id, allowedDeviationXY=0.5),
         )
         if nodes:
             prev = nodes[-1]
-            edges.append(v.Edge(edgeId=f"{prev.nodeId}>{node.nodeId}", sequenceId=seq - 1, released=False,
-                                startNodeId=prev.nodeId, endNodeId=node.nodeId))
+            edges.append(
+                v.Edge(
+                    edgeId=f"{prev.nodeId}>{node.nodeId}",
+                    sequenceId=seq - 1,
+                    released=False,
+                    startNodeId=prev.nodeId,
+                    endNodeId=node.nodeId,
+                )
+            )
         nodes.append(node)
 
     for route, action in zip(routes, stop_actions, strict=True):
@@ -187,11 +198,18 @@ class TripRun:
     def progress_mark(self) -> tuple[Any, ...]:
         """Changes whenever anything worth storing changed: ``reported`` and ``elevator_calls`` only
         grow, so their sizes are enough. Cheap enough to compare on every vehicle state."""
-        return (self.trip.order_id, self.trip.update_id, len(self.reported), len(self.elevator_calls),
-                self.replan_pending, tuple(c.mark() for c in self.carried))
+        return (
+            self.trip.order_id,
+            self.trip.update_id,
+            len(self.reported),
+            len(self.elevator_calls),
+            self.replan_pending,
+            tuple(c.mark() for c in self.carried),
+        )
 
 
 # --- plain-data form (stored so a restarted fleet manager resumes the run) -----------------------
+
 
 def _hold_to_dict(hold: Hold) -> dict[str, Any]:
     return {"node_index": hold.node_index, "kind": hold.kind.value, "ride": asdict(hold.ride)}
@@ -247,8 +265,17 @@ def _carried_from_dict(data: dict[str, Any]) -> list[Carried]:
         return [Carried(**c) for c in data["carried"]]
     if data.get("delivery_id") is None:
         return []
-    return [Carried(data["delivery_id"], 1, data.get("load_action_id"), data.get("unload_action_id"),
-                    data.get("pickup_index"), data.get("dest_index"), bool(data.get("returning", False)))]
+    return [
+        Carried(
+            data["delivery_id"],
+            1,
+            data.get("load_action_id"),
+            data.get("unload_action_id"),
+            data.get("pickup_index"),
+            data.get("dest_index"),
+            bool(data.get("returning", False)),
+        )
+    ]
 
 
 def run_from_dict(data: dict[str, Any]) -> TripRun:

@@ -81,11 +81,17 @@ class Visit:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "visit_id": self.visit_id, "ticket": self.ticket, "robot_id": self.robot_id, "zone": self.zone_id,
-            "state": self.state.value, "started_at": self.started_at.isoformat(),
+            "visit_id": self.visit_id,
+            "ticket": self.ticket,
+            "robot_id": self.robot_id,
+            "zone": self.zone_id,
+            "state": self.state.value,
+            "started_at": self.started_at.isoformat(),
             "arrived_at": self.arrived_at.isoformat() if self.arrived_at else None,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-            "waited_min": self.waited_min, "wav_path": self.wav_path, "note": self.note,
+            "waited_min": self.waited_min,
+            "wav_path": self.wav_path,
+            "note": self.note,
         }
 
 
@@ -127,8 +133,10 @@ def greeting(ticket: str, minutes: int, language: str = "zh-CN") -> str:
     """What the robot says to the holder of ``ticket`` (zh-CN unless the ticket chose English)."""
     if language.lower().startswith("en"):
         unit = "minute" if minutes == 1 else "minutes"
-        return (f"Hello, holder of ticket {ticket}. You have been waiting for {minutes} {unit}. "
-                "May I help you? You can ask me your question on my screen.")
+        return (
+            f"Hello, holder of ticket {ticket}. You have been waiting for {minutes} {unit}. "
+            "May I help you? You can ask me your question on my screen."
+        )
     return f"{ticket}号的市民您好，您已经等候了{minutes}分钟，请问需要帮助吗？您可以在我的屏幕上直接提问。"
 
 
@@ -139,8 +147,16 @@ class QueueBook:
         self.tickets: dict[tuple[date, str], Ticket] = {}
 
     # ------------------------------------------------------------ events
-    def apply(self, number: str, event: TicketEvent, at: datetime, *, service: str = "", zone_id: str = "",
-              language: str = "zh-CN") -> Applied:
+    def apply(
+        self,
+        number: str,
+        event: TicketEvent,
+        at: datetime,
+        *,
+        service: str = "",
+        zone_id: str = "",
+        language: str = "zh-CN",
+    ) -> Applied:
         """Fold one event in. Idempotent: a repeat changes nothing; events may arrive out of order."""
         day = at.date()  # in the sender's own UTC offset: the hall's local day
         self._forget_before(day)
@@ -184,16 +200,16 @@ class QueueBook:
 
     def due(self, now: datetime, limit_min: float, time_scale: float = 1.0) -> list[Ticket]:
         """Waiting tickets over the limit that no robot has gone to yet, longest waiting first."""
-        return [t for t in self.waiting()
-                if not t.visited and waited_min(t.issued_at, now, time_scale) > limit_min]
+        return [t for t in self.waiting() if not t.visited and waited_min(t.issued_at, now, time_scale) > limit_min]
 
     def visits(self) -> list[Visit]:
         """Every visit, newest first (the technician's record of which robot went to which ticket)."""
         return sorted((v for t in self.tickets.values() for v in t.visits), key=lambda v: v.started_at, reverse=True)
 
     def active_visit(self, robot_id: str) -> Visit | None:
-        return next((v for t in self.tickets.values() for v in t.visits
-                     if v.robot_id == robot_id and v.state.active), None)
+        return next(
+            (v for t in self.tickets.values() for v in t.visits if v.robot_id == robot_id and v.state.active), None
+        )
 
     def ticket_of(self, visit: Visit) -> Ticket | None:
         return next((t for t in self.tickets.values() if visit in t.visits), None)
@@ -227,8 +243,11 @@ def assign(
     pairs: list[tuple[Ticket, str]] = []
     for ticket in due:
         tried = {v.robot_id for v in ticket.visits}
-        options = [(d, robot_id) for robot_id in free if robot_id not in tried
-                   and (d := distance_m(robot_id, ticket.zone_id)) is not None]
+        options = [
+            (d, robot_id)
+            for robot_id in free
+            if robot_id not in tried and (d := distance_m(robot_id, ticket.zone_id)) is not None
+        ]
         if not options:
             continue
         _, robot_id = min(options)

@@ -22,14 +22,11 @@ from fleet_api.adapters.store import SqlStore
 from fleet_api.domain.absence import AbsenceRule
 from fleet_api.domain.deliveries import DeliveryValidationError, IllegalTransition
 from fleet_api.domain.waiting import WaitRule
-from hallfleet.knowledge import KnowledgeBase, effective_catalog_path
-from fleet_api.http import routes_api, routes_pages, routes_queue
-from fleet_api.http import routes_figures
-from fleet_api.http import routes_kiosk
-from fleet_api.http import routes_clerk
+from fleet_api.http import routes_api, routes_clerk, routes_figures, routes_kiosk, routes_pages, routes_queue
 from fleet_api.service import FleetError, FleetService
 from fleet_api.settings import Settings
 from hallfleet.fleet_file import load_fleet
+from hallfleet.knowledge import KnowledgeBase, effective_catalog_path
 from maps.site import load_site
 
 log = logging.getLogger(__name__)
@@ -61,8 +58,13 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.mqtt_url is None:
             broker = EmbeddedBroker(port=settings.embedded_broker_port)
             await broker.start()
-        master = MqttFleetMaster(settings.effective_mqtt_url, asyncio.get_running_loop(),
-                                 service.handle_vehicle, service.handle_elevator, on_connected=service.resync)
+        master = MqttFleetMaster(
+            settings.effective_mqtt_url,
+            asyncio.get_running_loop(),
+            service.handle_vehicle,
+            service.handle_elevator,
+            on_connected=service.resync,
+        )
         service.link = master
         master.start()
         service.wait_rule = WaitRule(settings.wait_limit_min, settings.visit_stay_min, settings.time_scale)
@@ -73,7 +75,12 @@ def create_app(settings: Settings) -> FastAPI:
         # stalled the loop 100-170 ms under telemetry load (bench/telemetry.py). Move them out of GC.
         gc.collect()
         gc.freeze()
-        log.info("fleet manager up: http://%s:%d  mqtt %s", settings.http_host, settings.http_port, settings.effective_mqtt_url)
+        log.info(
+            "fleet manager up: http://%s:%d  mqtt %s",
+            settings.http_host,
+            settings.http_port,
+            settings.effective_mqtt_url,
+        )
         try:
             yield
         finally:
@@ -83,8 +90,12 @@ def create_app(settings: Settings) -> FastAPI:
                 await broker.stop()
             store.close()
 
-    app = FastAPI(title="HallFleet fleet manager", version="0.1.0", lifespan=lifespan,
-                  description="Document delivery and visitor guidance robots of a government service hall.")
+    app = FastAPI(
+        title="HallFleet fleet manager",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Document delivery and visitor guidance robots of a government service hall.",
+    )
     app.include_router(routes_api.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_figures.router)

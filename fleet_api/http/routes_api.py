@@ -31,9 +31,15 @@ Service = Annotated[FleetService, Depends(get_service)]
 
 def _custody_dict(event: CustodyEvent) -> dict[str, Any]:
     return {
-        "seq": event.seq, "kind": event.kind, "actor": event.actor, "robot_id": event.robot_id,
-        "compartment_id": event.compartment_id, "place_id": event.place_id, "at": event.at.isoformat(),
-        "detail": event.detail, "hash": event.hash,
+        "seq": event.seq,
+        "kind": event.kind,
+        "actor": event.actor,
+        "robot_id": event.robot_id,
+        "compartment_id": event.compartment_id,
+        "place_id": event.place_id,
+        "at": event.at.isoformat(),
+        "detail": event.detail,
+        "hash": event.hash,
     }
 
 
@@ -59,7 +65,8 @@ async def health(service: Service) -> dict[str, Any]:
 async def places(service: Service, kind: str | None = None) -> list[dict[str, Any]]:
     return [
         {"id": p.id, "kind": p.kind, "name_zh": p.name_zh, "name_en": p.name_en, "level": p.level}
-        for p in service.site.places if kind is None or p.kind == kind
+        for p in service.site.places
+        if kind is None or p.kind == kind
     ]
 
 
@@ -69,11 +76,18 @@ async def floors(service: Service) -> list[dict[str, Any]]:
     out = []
     for floor in sorted(service.site.floors, key=lambda f: f.level):
         grid = floor.map
-        out.append({
-            "level": floor.level, "map_id": floor.map_id, "name_zh": floor.name_zh, "name_en": floor.name_en,
-            "origin_x_m": grid.origin_xy[0], "origin_y_m": grid.origin_xy[1],
-            "width_m": grid.width_cells * grid.resolution_m, "height_m": grid.height_cells * grid.resolution_m,
-        })
+        out.append(
+            {
+                "level": floor.level,
+                "map_id": floor.map_id,
+                "name_zh": floor.name_zh,
+                "name_en": floor.name_en,
+                "origin_x_m": grid.origin_xy[0],
+                "origin_y_m": grid.origin_xy[1],
+                "width_m": grid.width_cells * grid.resolution_m,
+                "height_m": grid.height_cells * grid.resolution_m,
+            }
+        )
     return out
 
 
@@ -98,13 +112,17 @@ async def create_delivery(body: DeliveryIn, service: Service) -> dict[str, Any]:
     delivery, pin = service.create_delivery(
         dl.Party(body.sender.place_id, body.sender.person),
         dl.Party(body.recipient.place_id, body.recipient.person),
-        [dl.Document(d.barcode, d.title) for d in body.documents], body.priority, body.note,
+        [dl.Document(d.barcode, d.title) for d in body.documents],
+        body.priority,
+        body.note,
     )
     return {"delivery": _delivery_out(service, delivery), "sender_pin": pin}
 
 
 @router.get("/deliveries")
-async def list_deliveries(service: Service, place_id: str | None = None, limit: int = Query(100, ge=1, le=500)) -> list[dict[str, Any]]:
+async def list_deliveries(
+    service: Service, place_id: str | None = None, limit: int = Query(100, ge=1, le=500)
+) -> list[dict[str, Any]]:
     items = service.store.list_deliveries(limit=limit)
     if place_id:
         items = [d for d in items if place_id in (d.sender.place_id, d.recipient.place_id)]
@@ -192,8 +210,14 @@ async def reset_estop(robot_id: str, body: PersonIn, service: Service) -> dict[s
 async def ask(body: QuestionIn, service: Service) -> dict[str, Any]:
     """A visitor's question: answered from the knowledge base and spoken by a guidance robot."""
     answer, robot_id, wav_path = await service.ask(body.text, body.language, body.robot_id)
-    return {"answer": answer.text, "language": answer.language, "item_id": answer.item_id,
-            "robot_id": robot_id, "spoken": wav_path is not None, "wav_path": wav_path}
+    return {
+        "answer": answer.text,
+        "language": answer.language,
+        "item_id": answer.item_id,
+        "robot_id": robot_id,
+        "spoken": wav_path is not None,
+        "wav_path": wav_path,
+    }
 
 
 @router.get("/elevators")
@@ -212,7 +236,7 @@ async def events(request: Request, service: Service) -> StreamingResponse:
             while not await request.is_disconnected():
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=15.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
                 yield f"event: {event['kind']}\ndata: {json.dumps(event['data'], ensure_ascii=False)}\n\n"

@@ -6,7 +6,7 @@ arithmetic to the pure ``fleet_api.domain.eta``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -41,16 +41,30 @@ async def delivery_eta(delivery_id: str, request: Request, service: Service) -> 
     position = (level, pos.x, pos.y) if pos is not None and level is not None else None
     runtime = getattr(request.app.state, "runtime", None)
     time_scale = runtime.settings.time_scale if runtime is not None else 1.0
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     estimate = eta_mod.delivery_eta(
-        service.site, delivery.state.value, [n.nodeId for n in trip.nodes], index, leg.pickup_index,
-        leg.dest_index, now, position, time_scale=time_scale,
-        other_stops=[s.node_index for s in trip.stops if s.action.actionId not in (leg.load_action_id, leg.unload_action_id)],
+        service.site,
+        delivery.state.value,
+        [n.nodeId for n in trip.nodes],
+        index,
+        leg.pickup_index,
+        leg.dest_index,
+        now,
+        position,
+        time_scale=time_scale,
+        other_stops=[
+            s.node_index for s in trip.stops if s.action.actionId not in (leg.load_action_id, leg.unload_action_id)
+        ],
     )
     if estimate is None:
         return None
     return {
-        "delivery_id": delivery.id, "state": delivery.state.value, "robot_id": robot.robot_id,
-        "target": estimate.target, "eta_s": round(estimate.eta_s, 1), "arrive_by": estimate.arrive_by.isoformat(),
-        "distance_m": round(estimate.distance_m, 1), "elevator_rides": estimate.elevator_rides,
+        "delivery_id": delivery.id,
+        "state": delivery.state.value,
+        "robot_id": robot.robot_id,
+        "target": estimate.target,
+        "eta_s": round(estimate.eta_s, 1),
+        "arrive_by": estimate.arrive_by.isoformat(),
+        "distance_m": round(estimate.distance_m, 1),
+        "elevator_rides": estimate.elevator_rides,
     }

@@ -21,7 +21,7 @@ from maps.site import Site, SiteError
 router = APIRouter(prefix="/api")
 
 # Walking distances per site and place pair: the same few window/department pairs recur all day.
-_DISTANCES: "weakref.WeakKeyDictionary[Site, dict[tuple[str, str], float | None]]" = weakref.WeakKeyDictionary()
+_DISTANCES: weakref.WeakKeyDictionary[Site, dict[tuple[str, str], float | None]] = weakref.WeakKeyDictionary()
 _DISTANCES_LOCK = threading.Lock()
 
 
@@ -51,8 +51,12 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
 @router.get("/figures")
 def figures(
     request: Request,
-    since: Annotated[datetime | None, Query(description="only deliveries requested at or after this time (ISO 8601 with timezone)")] = None,
-    until: Annotated[datetime | None, Query(description="only deliveries requested before this time (ISO 8601 with timezone)")] = None,
+    since: Annotated[
+        datetime | None, Query(description="only deliveries requested at or after this time (ISO 8601 with timezone)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="only deliveries requested before this time (ISO 8601 with timezone)")
+    ] = None,
 ) -> dict[str, Any]:
     """Turnaround (request to delivered: median, p90, minutes) per receiving place, and walking saved."""
     since, until = _aware("since", since), _aware("until", until)
@@ -71,11 +75,15 @@ def figures(
             names = {"kind": place.kind, "name_zh": place.name_zh, "name_en": place.name_en, "level": place.level}
         except SiteError:  # a place removed from the site since: keep its figures under its id
             names = {"kind": None, "name_zh": p.place_id, "name_en": p.place_id, "level": None}
-        places.append({
-            "place_id": p.place_id, **names, "delivered": p.delivered,
-            "median_turnaround_min": round(p.median_turnaround_min, 2),
-            "p90_turnaround_min": round(p.p90_turnaround_min, 2),
-        })
+        places.append(
+            {
+                "place_id": p.place_id,
+                **names,
+                "delivered": p.delivered,
+                "median_turnaround_min": round(p.median_turnaround_min, 2),
+                "p90_turnaround_min": round(p.p90_turnaround_min, 2),
+            }
+        )
     return {
         "departments": places,
         "delivered": result.delivered,

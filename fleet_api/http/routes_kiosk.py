@@ -16,13 +16,18 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from fleet_api.domain.kiosk_sessions import SessionContexts
-from fleet_api.service.guidance_desk import GuidanceDesk, KioskRefusal
 from fleet_api.service import FleetService
+from fleet_api.service.guidance_desk import GuidanceDesk, KioskRefusal
 
 router = APIRouter(prefix="/api/kiosk", tags=["kiosk"])
 _ROBOT_ID = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", examples=["gr1"])
-_SESSION_ID = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                    description="chosen by the page for one visitor's conversation")
+_SESSION_ID = Field(
+    default=None,
+    min_length=8,
+    max_length=64,
+    pattern=r"^[A-Za-z0-9_-]+$",
+    description="chosen by the page for one visitor's conversation",
+)
 
 
 class KioskAskIn(BaseModel):
@@ -80,8 +85,9 @@ async def ask(body: KioskAskIn, kiosk: Kiosk) -> Any:
     """Answer a visitor's question about the service the conversation is about; the robot speaks it.
     An abstention calls a staff helper at once (the answer tells the visitor so)."""
     context = kiosk.sessions.get(body.session_id, time.monotonic()) if body.session_id else None
-    answer, spoken_by, wav_path = await kiosk.desk.service.ask(body.text, body.language, body.robot_id,
-                                                               context_item=context)
+    answer, spoken_by, wav_path = await kiosk.desk.service.ask(
+        body.text, body.language, body.robot_id, context_item=context
+    )
     if body.session_id:
         is_item = answer.item_id in kiosk.desk.service.knowledge.items
         kiosk.sessions.remember(body.session_id, answer.item_id if is_item else None, time.monotonic())
@@ -92,10 +98,16 @@ async def ask(body: KioskAskIn, kiosk: Kiosk) -> Any:
         except KioskRefusal:
             helper = kiosk.desk.call_helper(None, body.text, answer.language, body.session_id)  # unknown robot id
     return {
-        "item": answer.item_id, "asks": answer.asks, "answer": answer.text, "language": answer.language,
-        "confidence": answer.confidence, "needs_helper": answer.needs_helper,
-        "helper_notified": helper is not None, "details": kiosk.desk.details(answer.item_id),
-        "robot_id": spoken_by, "spoken": wav_path is not None,
+        "item": answer.item_id,
+        "asks": answer.asks,
+        "answer": answer.text,
+        "language": answer.language,
+        "confidence": answer.confidence,
+        "needs_helper": answer.needs_helper,
+        "helper_notified": helper is not None,
+        "details": kiosk.desk.details(answer.item_id),
+        "robot_id": spoken_by,
+        "spoken": wav_path is not None,
     }
 
 
@@ -106,9 +118,14 @@ async def helper(body: KioskHelperIn, kiosk: Kiosk) -> Any:
         call = kiosk.desk.call_helper(body.robot_id, body.question, body.language, body.session_id)
     except KioskRefusal as exc:
         return _refused(exc)
-    return {"notified": True, "repeated": call.repeated, "notification_id": call.notification_id,
-            "message": call.message_zh if body.language == "zh-CN" else call.message_en,
-            "message_zh": call.message_zh, "message_en": call.message_en}
+    return {
+        "notified": True,
+        "repeated": call.repeated,
+        "notification_id": call.notification_id,
+        "message": call.message_zh if body.language == "zh-CN" else call.message_en,
+        "message_zh": call.message_zh,
+        "message_en": call.message_en,
+    }
 
 
 @router.get("/helper")

@@ -25,6 +25,7 @@ from fleet_api.service.visitors import VisitorCare
 __all__ = ["TECHNICIAN_DESK", "FleetError", "FleetLink", "FleetService", "TripRun", "level_of_map", "utcnow"]
 
 
-class FleetService(DeliveryWork, TripProgress, TripPlanning, ReturnsAndAbsence, VisitorCare, ResumeAfterRestart,
-                   FleetCore):
+class FleetService(
+    DeliveryWork, TripProgress, TripPlanning, ReturnsAndAbsence, VisitorCare, ResumeAfterRestart, FleetCore
+):
     """The fleet manager's whole behaviour behind the HTTP routes and the MQTT adapter."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fleet_api.domain import absence as ab
@@ -20,15 +20,14 @@ from fleet_api.domain import batching as bt
 from fleet_api.domain import deliveries as dl
 from fleet_api.domain import pin_attempts as pa
 from fleet_api.domain import waiting as wt
-from hallfleet.knowledge import KnowledgeBase
 from fleet_api.domain.robots import RobotView
 from fleet_api.domain.trips import TripRun, build_trip, run_to_dict
+from hallfleet.knowledge import KnowledgeBase
 from hallfleet.protocol import elevator as ev
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.planner import NoRouteError, Route, nearest_waypoint, plan_route
 from maps.site import Site, SiteError
-
 
 log = logging.getLogger(__name__)
 S = dl.DeliveryState
@@ -56,7 +55,7 @@ class FleetError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def level_of_map(site: Site, map_id: str) -> int | None:
@@ -99,17 +98,14 @@ class FleetCore:
         self.batch_rule = bt.BatchRule()  # which waiting deliveries ride along on one trip
         self._stored_marks: dict[str, tuple[Any, ...]] = {}  # robot -> what its stored run looked like (_persist_run)
 
-
     # ------------------------------------------------------------ live events
     def subscribe(self) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=200)
         self._subscribers.add(queue)
         return queue
 
-
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self._subscribers.discard(queue)
-
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         for queue in list(self._subscribers):
@@ -117,14 +113,14 @@ class FleetCore:
                 queue.get_nowait()  # a slow page loses the oldest update, never blocks the fleet
             queue.put_nowait({"kind": kind, "data": data})
 
-
     # ------------------------------------------------------------------ robots
-    def register_robot(self, robot_id: str, manufacturer: str, kind: str, home_place_id: str | None = None) -> RobotView:
+    def register_robot(
+        self, robot_id: str, manufacturer: str, kind: str, home_place_id: str | None = None
+    ) -> RobotView:
         """Vehicles join by configuration (fleet file); ``home_place_id`` is where it returns after work."""
         if home_place_id is not None:
             self.homes[robot_id] = home_place_id
         return self.robots.setdefault(robot_id, RobotView(robot_id, manufacturer, kind))
-
 
     def handle_vehicle(self, manufacturer: str, serial: str, kind: str, message: Any) -> None:
         robot = self.robots.get(serial)
@@ -161,7 +157,6 @@ class FleetCore:
         if self._subscribers:  # summaries only for open pages: telemetry is the fleet's hot path
             self._emit("robot", self.robot_summary(robot))
 
-
     def robot_summary(self, robot: RobotView) -> dict[str, Any]:
         state = robot.state
         pos = state.agvPosition if state else None
@@ -190,7 +185,6 @@ class FleetCore:
             "needs_charge": robot.needs_charge,
         }
 
-
     def _robot_waypoint(self, robot: RobotView) -> str | None:
         """Where the robot is on the lane graph; None while it reports no position on this site's maps."""
         state = robot.state
@@ -202,12 +196,10 @@ class FleetCore:
             return None
         return nearest_waypoint(self.site, level, pos.x, pos.y).id
 
-
     def _begin(self, robot: RobotView, run: TripRun) -> None:
         robot.trip_order_id = run.trip.order_id
         self.runs[robot.robot_id] = run
         self._release(robot, run)
-
 
     def _release(self, robot: RobotView, run: TripRun) -> None:
         order = run.trip.release_next()
@@ -215,16 +207,24 @@ class FleetCore:
             run.last_order = order
             self._persist_run(robot)  # stored before sent: after a restart in between, _reconcile resends it
             sent = self.link.send_order(robot.manufacturer, robot.robot_id, order)
-            log.info("%s: order %s update %d released to node %d/%d", robot.robot_id, sent.orderId,
-                     sent.orderUpdateId, run.trip.released_to, len(run.trip.nodes) - 1)
+            log.info(
+                "%s: order %s update %d released to node %d/%d",
+                robot.robot_id,
+                sent.orderId,
+                sent.orderUpdateId,
+                run.trip.released_to,
+                len(run.trip.nodes) - 1,
+            )
 
-
-    def _action(self, action_type: str, params: dict[str, Any], blocking: v.BlockingType = v.BlockingType.NONE) -> v.Action:
+    def _action(
+        self, action_type: str, params: dict[str, Any], blocking: v.BlockingType = v.BlockingType.NONE
+    ) -> v.Action:
         return v.Action(
-            actionType=action_type, actionId=f"{action_type}-{uuid.uuid4().hex[:10]}", blockingType=blocking,
+            actionType=action_type,
+            actionId=f"{action_type}-{uuid.uuid4().hex[:10]}",
+            blockingType=blocking,
             actionParameters=[v.ActionParameter(key=k, value=val) for k, val in params.items()],
         )
-
 
     # ------------------------------------------------------------ stored runs
     def _persist_run(self, robot: RobotView) -> None:
@@ -243,15 +243,15 @@ class FleetCore:
         self.store.save_run(robot.robot_id, self._run_payload(robot.robot_id, run))
         self._stored_marks[robot.robot_id] = mark
 
-
     def _run_mark(self, robot_id: str, run: TripRun) -> tuple[Any, ...]:
-        return (run.progress_mark(), tuple(d for d in run.delivery_ids if d in self._recipient_pins),
-                self._openers_of(robot_id))
-
+        return (
+            run.progress_mark(),
+            tuple(d for d in run.delivery_ids if d in self._recipient_pins),
+            self._openers_of(robot_id),
+        )
 
     def _openers_of(self, robot_id: str) -> dict[str, str]:
         return {str(c): person for (r, c), person in sorted(self._openers.items()) if r == robot_id}
-
 
     def _run_payload(self, robot_id: str, run: TripRun) -> dict[str, Any]:
         """The run, who opened the robot's compartments, and the recipients' one-time PINs in clear.
@@ -262,7 +262,6 @@ class FleetCore:
         the next save after that notification drops it from this row."""
         pins = {d: self._recipient_pins[d] for d in run.delivery_ids if d in self._recipient_pins}
         return {"run": run_to_dict(run), "recipient_pins": pins, "openers": self._openers_of(robot_id)}
-
 
     # ------------------------------------------------------------ link resync
     def resync(self, robots: list[RobotView] | None = None) -> None:
@@ -277,7 +276,6 @@ class FleetCore:
                 actions.append(self._action("factsheetRequest", {}))
             self.link.send_instant_actions(robot.manufacturer, robot.robot_id, actions)
 
-
     def _reconcile(self, robot: RobotView, run: TripRun) -> None:
         """Resend the latest released order when the vehicle missed it while the link was down.
 
@@ -287,17 +285,24 @@ class FleetCore:
         if order is None:
             return
         missed_update = state.orderId == trip.order_id and state.orderUpdateId < trip.update_id
-        rejected = any(r.referenceKey == "orderId" and r.referenceValue == trip.order_id
-                       for e in state.errors for r in e.errorReferences or [])
+        rejected = any(
+            r.referenceKey == "orderId" and r.referenceValue == trip.order_id
+            for e in state.errors
+            for r in e.errorReferences or []
+        )
         missed_order = state.orderId != trip.order_id and trip.update_id == 0 and not state.nodeStates and not rejected
         if missed_update or missed_order:
             sent = self.link.send_order(robot.manufacturer, robot.robot_id, order)
-            log.warning("%s missed order %s update %d while away: resent", robot.robot_id, sent.orderId,
-                        sent.orderUpdateId)
+            log.warning(
+                "%s missed order %s update %d while away: resent", robot.robot_id, sent.orderId, sent.orderUpdateId
+            )
         elif state.orderId != trip.order_id:
-            log.error("%s reports order %r after reconnecting, not its trip %s: left for the technician",
-                      robot.robot_id, state.orderId, trip.order_id)
-
+            log.error(
+                "%s reports order %r after reconnecting, not its trip %s: left for the technician",
+                robot.robot_id,
+                state.orderId,
+                trip.order_id,
+            )
 
     def _finish_run(self, robot: RobotView, go_home: bool) -> None:
         self.runs.pop(robot.robot_id, None)
@@ -306,7 +311,6 @@ class FleetCore:
         self._persist_run(robot)
         if go_home:
             self.send_home(robot)
-
 
     def send_home(self, robot: RobotView) -> None:
         """Drive back to the robot's home place (dock or parking) with a trip of no actions."""
@@ -327,7 +331,6 @@ class FleetCore:
         trip = build_trip(f"home-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [None])
         self._begin(robot, TripRun(trip))
 
-
     # ----------------------------------------------------------------- battery
     def _check_battery(self, robot: RobotView) -> None:
         """An idle robot low on battery and carrying no files goes to a charging dock and charges there."""
@@ -337,8 +340,15 @@ class FleetCore:
         state = robot.state
         if state is None or state.batteryState.charging:
             return
-        if (robot.robot_id in self._charge_sent or robot.delivery_ids or robot.robot_id in self.runs
-                or robot.fatal or not robot.online or ha.START_CHARGING not in robot.action_types or self.link is None):
+        if (
+            robot.robot_id in self._charge_sent
+            or robot.delivery_ids
+            or robot.robot_id in self.runs
+            or robot.fatal
+            or not robot.online
+            or ha.START_CHARGING not in robot.action_types
+            or self.link is None
+        ):
             return  # a trip in progress ends at home first; files are delivered first
         start = self._robot_waypoint(robot)
         if start is None:
@@ -351,22 +361,26 @@ class FleetCore:
                 continue
             options.append((route.estimated_time_s, route))
         if not options:
-            log.error("%s is low on battery (%.0f%%) but no charging dock can be reached", robot.robot_id,
-                      robot.battery_pct or 0.0)
+            log.error(
+                "%s is low on battery (%.0f%%) but no charging dock can be reached",
+                robot.robot_id,
+                robot.battery_pct or 0.0,
+            )
             self._charge_sent[robot.robot_id] = ""
             return
         route = min(options, key=lambda o: o[0])[1]
         charge = self._action(ha.START_CHARGING, {}, v.BlockingType.HARD)
         self._charge_sent[robot.robot_id] = charge.actionId
-        log.info("%s battery %.0f%%: sent to charge at %s", robot.robot_id, robot.battery_pct or 0.0,
-                 route.waypoint_ids[-1])
+        log.info(
+            "%s battery %.0f%%: sent to charge at %s", robot.robot_id, robot.battery_pct or 0.0, route.waypoint_ids[-1]
+        )
         if route.distance_m < 0.01:  # already on the dock
-            self.link.send_instant_actions(robot.manufacturer, robot.robot_id,
-                                           [charge.model_copy(update={"blockingType": v.BlockingType.NONE})])
+            self.link.send_instant_actions(
+                robot.manufacturer, robot.robot_id, [charge.model_copy(update={"blockingType": v.BlockingType.NONE})]
+            )
             return
         trip = build_trip(f"charge-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [charge])
         self._begin(robot, TripRun(trip))
-
 
     def _docks_for(self, robot: RobotView) -> list[str]:
         """Waypoints of the robot's home dock, or of every charging dock when its home is not one."""
@@ -375,28 +389,32 @@ class FleetCore:
             return [self.site.place(home).waypoint_id]
         return [p.waypoint_id for p in self.site.places if p.kind == "charging_dock"]
 
-
     # ------------------------------------------------------------------ safety
     async def emergency_stop(self, robot_id: str, person: str) -> str:
         """Technician's e-stop: the robot stops and reports FATAL; its files stay with it (custody says so)."""
-        return await self._safety_action(robot_id, person, ha.EMERGENCY_STOP, "emergency_stop",
-                                         f"{robot_id} stopped by emergency stop", "stopped")
-
+        return await self._safety_action(
+            robot_id, person, ha.EMERGENCY_STOP, "emergency_stop", f"{robot_id} stopped by emergency stop", "stopped"
+        )
 
     async def reset_emergency_stop(self, robot_id: str, person: str) -> str:
         """Explicit reset after an e-stop (the fleet's or the robot's own button); the robot resumes its order."""
-        return await self._safety_action(robot_id, person, ha.RESET_EMERGENCY_STOP, "emergency_stop_reset",
-                                         f"{robot_id} released from emergency stop", "reset")
+        return await self._safety_action(
+            robot_id,
+            person,
+            ha.RESET_EMERGENCY_STOP,
+            "emergency_stop_reset",
+            f"{robot_id} released from emergency stop",
+            "reset",
+        )
 
-
-    async def _safety_action(self, robot_id: str, person: str, action_type: str, custody_kind: str,
-                             detail: str, done: str) -> str:
+    async def _safety_action(
+        self, robot_id: str, person: str, action_type: str, custody_kind: str, detail: str, done: str
+    ) -> str:
         robot = self._robot(robot_id, action_type)
         result = await self._run_instant(robot, self._action(action_type, {"person": person}))
         log.warning("%s: %s by %s", robot_id, custody_kind.replace("_", " "), person)
         self._safety_custody(robot, custody_kind, person, detail)
         return result or done
-
 
     def _safety_custody(self, robot: RobotView, kind: str, person: str, detail: str) -> None:
         for delivery_id in robot.delivery_ids:
@@ -408,7 +426,6 @@ class FleetCore:
             self.store.save_delivery(delivery)
             self._emit_delivery(delivery)
 
-
     # -------------------------------------------------------------- elevators
     def handle_elevator(self, status: ev.ElevatorStatus) -> None:
         self.elevators[status.elevator_id] = status
@@ -418,7 +435,6 @@ class FleetCore:
                 self._advance(robot, self.runs[status.held_by])
                 self._persist_run(robot)
         self._emit("elevator", status.to_dict())
-
 
     def _robot(self, robot_id: str, action_type: str) -> RobotView:
         robot = self.robots.get(robot_id)
@@ -430,21 +446,21 @@ class FleetCore:
             raise FleetError(f"robot {robot_id} does not declare action {action_type} in its factsheet", 409)
         return robot
 
-
     async def _run_instant(self, robot: RobotView, action: v.Action, timeout_s: float = 10.0) -> str:
         future = asyncio.get_running_loop().create_future()
         self._waiters[(robot.robot_id, action.actionId)] = future
         self.link.send_instant_actions(robot.manufacturer, robot.robot_id, [action])
         try:
             status, result = await asyncio.wait_for(future, timeout_s)
-        except asyncio.TimeoutError:
-            raise FleetError(f"robot {robot.robot_id} did not answer {action.actionType} within {timeout_s:.0f} s", 504) from None
+        except TimeoutError:
+            raise FleetError(
+                f"robot {robot.robot_id} did not answer {action.actionType} within {timeout_s:.0f} s", 504
+            ) from None
         finally:
             self._waiters.pop((robot.robot_id, action.actionId), None)
         if status == "FAILED":
             raise FleetError(result or f"{action.actionType} failed", 403 if "PIN" in (result or "") else 409)
         return result or ""
-
 
     def _resolve_waiters(self, robot: RobotView) -> None:
         for (robot_id, action_id), future in list(self._waiters.items()):

@@ -15,11 +15,10 @@ from fleet_api.domain import batching as bt
 from fleet_api.domain import deliveries as dl
 from fleet_api.domain.pins import generate_pin
 from fleet_api.domain.robots import RobotView
-from hallfleet.protocol import hall_actions as ha
-from maps.planner import NoRouteError, Route, plan_route
-
 from fleet_api.service.core import FleetCore, FleetError, S, _known, level_of_map, utcnow
 from fleet_api.service.trip_plans import PlannedStop
+from hallfleet.protocol import hall_actions as ha
+from maps.planner import NoRouteError, Route, plan_route
 
 
 class DeliveryWork(FleetCore):
@@ -39,12 +38,16 @@ class DeliveryWork(FleetCore):
         delivery = dl.new_delivery(delivery_id, sender, recipient, documents, priority, note, now, pin)  # type: ignore[arg-type]
         self.store.add_delivery(delivery)
         self._deliveries_waiting = True
-        self._custody("created", delivery, sender.person, place_id=sender.place_id,
-                      detail=f"{len(documents)} document(s): " + ", ".join(d.barcode for d in documents))
+        self._custody(
+            "created",
+            delivery,
+            sender.person,
+            place_id=sender.place_id,
+            detail=f"{len(documents)} document(s): " + ", ".join(d.barcode for d in documents),
+        )
         self._emit_delivery(delivery)
         self.dispatch()
         return delivery, pin
-
 
     def cancel_delivery(self, delivery_id: str, person: str) -> dl.Delivery:
         """Before load: cancelled, and the robot's trip drops this delivery's stops: a robot with
@@ -64,25 +67,35 @@ class DeliveryWork(FleetCore):
         self._emit_delivery(delivery)
         return delivery
 
-
     def _delivery(self, delivery_id: str) -> dl.Delivery:
         delivery = self.store.get_delivery(delivery_id)
         if delivery is None:
             raise FleetError(f"no delivery {delivery_id!r}", 404)
         return delivery
 
-
     def _emit_delivery(self, delivery: dl.Delivery) -> None:
         self._emit("delivery", {"id": delivery.id, "state": delivery.state.value, "robot_id": delivery.robot_id})
 
-
-    def _custody(self, kind: str, delivery: dl.Delivery, actor: str, *, place_id: str | None = None, detail: str = "",
-                 at: datetime | None = None) -> None:
+    def _custody(
+        self,
+        kind: str,
+        delivery: dl.Delivery,
+        actor: str,
+        *,
+        place_id: str | None = None,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> None:
         self.store.append_custody(
-            kind=kind, delivery_id=delivery.id, actor=actor, robot_id=delivery.robot_id,
-            compartment_id=delivery.compartment_id, place_id=place_id, detail=detail, at=at or utcnow(),
+            kind=kind,
+            delivery_id=delivery.id,
+            actor=actor,
+            robot_id=delivery.robot_id,
+            compartment_id=delivery.compartment_id,
+            place_id=place_id,
+            detail=detail,
+            at=at or utcnow(),
         )
-
 
     def _move(self, delivery: dl.Delivery, state: S, message: str) -> None:
         dl.transition(delivery, state, utcnow(), message)
@@ -112,18 +125,26 @@ class DeliveryWork(FleetCore):
             if chosen is None:
                 continue  # a later delivery may still suit a robot that refused this one
             robot, to_pickup = chosen
-            stops = self._batch_for(robot, to_pickup.waypoint_ids[0], delivery, [d for d in waiting if d.id not in taken])
+            stops = self._batch_for(
+                robot, to_pickup.waypoint_ids[0], delivery, [d for d in waiting if d.id not in taken]
+            )
             if stops is None:
-                self._move(delivery, S.FAILED, f"no route from {delivery.sender.place_id} to {delivery.recipient.place_id}")
+                self._move(
+                    delivery, S.FAILED, f"no route from {delivery.sender.place_id} to {delivery.recipient.place_id}"
+                )
                 continue
             self._start_delivery_trip(robot, stops, to_pickup)
             taken.update(d.id for _, d in stops)
 
-
     def _nearest_free_robot(self, delivery: dl.Delivery) -> tuple[RobotView, Route] | None:
-        free = [r for r in self.robots.values() if r.is_free_for_delivery() and self._can_carry(r, delivery)
-                and (delivery.id, r.robot_id) not in self._rejected
-                and (r.kind == "thirdparty" or self._free_compartments(r))]  # every compartment blocked: none
+        free = [
+            r
+            for r in self.robots.values()
+            if r.is_free_for_delivery()
+            and self._can_carry(r, delivery)
+            and (delivery.id, r.robot_id) not in self._rejected
+            and (r.kind == "thirdparty" or self._free_compartments(r))
+        ]  # every compartment blocked: none
         pickup = self.site.place(delivery.sender.place_id).waypoint_id
         options: list[tuple[float, RobotView, Route]] = []
         for robot in free:
@@ -140,7 +161,6 @@ class DeliveryWork(FleetCore):
         _, robot, to_pickup = min(options, key=lambda o: o[0])
         return robot, to_pickup
 
-
     @staticmethod
     def _carries_files(robot: RobotView) -> bool:
         """Declares (factsheet) the actions a file transfer needs: ours lock files in compartments,
@@ -148,7 +168,6 @@ class DeliveryWork(FleetCore):
         if robot.kind == "thirdparty":
             return {ha.PICK, ha.DROP} <= robot.action_types
         return ha.LOAD_DOCUMENTS in robot.action_types
-
 
     def _can_carry(self, robot: RobotView, delivery: dl.Delivery) -> bool:
         if not self._carries_files(robot):
@@ -158,9 +177,9 @@ class DeliveryWork(FleetCore):
         sender, recipient = self.site.place(delivery.sender.place_id), self.site.place(delivery.recipient.place_id)
         return sender.level == recipient.level and level_of_map(self.site, robot.map_id or "") == sender.level
 
-
-    def _batch_for(self, robot: RobotView, start_waypoint: str, lead: dl.Delivery,
-                   waiting: list[dl.Delivery]) -> list[PlannedStop] | None:
+    def _batch_for(
+        self, robot: RobotView, start_waypoint: str, lead: dl.Delivery, waiting: list[dl.Delivery]
+    ) -> list[PlannedStop] | None:
         """The stops of ``lead``'s trip with the waiting deliveries that fit (fleet_api/domain/batching.py);
         None when the lead has no route from its sender to its recipient."""
         costs: dict[tuple[str, str], bt.Leg | None] = {}
@@ -174,29 +193,41 @@ class DeliveryWork(FleetCore):
                     costs[(a, b)] = None
             return costs[(a, b)]
 
-        others = [d for d in waiting if d.id != lead.id and self._can_carry(robot, d)
-                  and (d.id, robot.robot_id) not in self._rejected]
+        others = [
+            d
+            for d in waiting
+            if d.id != lead.id and self._can_carry(robot, d) and (d.id, robot.robot_id) not in self._rejected
+        ]
         free = len(self._free_compartments(robot))
-        batch = bt.plan_batch(self._job(lead), [self._job(d) for d in others],
-                              free if robot.kind != "thirdparty" else 1, leg, self.batch_rule, start_waypoint)
+        batch = bt.plan_batch(
+            self._job(lead),
+            [self._job(d) for d in others],
+            free if robot.kind != "thirdparty" else 1,
+            leg,
+            self.batch_rule,
+            start_waypoint,
+        )
         if batch is None:
             return None
         by_id = {d.id: d for d in [lead, *others]}
         return [("load" if stop.kind == "load" else "unload", by_id[stop.delivery_id]) for stop in batch.stops]
 
-
     def _job(self, delivery: dl.Delivery) -> bt.Job:
         sender, recipient = self.site.place(delivery.sender.place_id), self.site.place(delivery.recipient.place_id)
-        return bt.Job(delivery.id, sender.waypoint_id, recipient.waypoint_id, sender.level, recipient.level,
-                      delivery.priority == "urgent")
-
+        return bt.Job(
+            delivery.id,
+            sender.waypoint_id,
+            recipient.waypoint_id,
+            sender.level,
+            recipient.level,
+            delivery.priority == "urgent",
+        )
 
     def _free_compartments(self, robot: RobotView) -> list[int]:
         """Compartments not blocked by wrong PINs (a free robot carries nothing); a factsheet that
         names no load positions still has the one compartment every delivery robot has."""
         count = max(robot.compartments, 1)
         return [c for c in range(1, count + 1) if (robot.robot_id, c) not in self._pins.alerted]
-
 
     def _start_delivery_trip(self, robot: RobotView, stops: list[PlannedStop], to_pickup: Route) -> None:
         """Assign each delivery its compartment (and, for our robots, a recipient one-time PIN whose
@@ -211,17 +242,27 @@ class DeliveryWork(FleetCore):
                 dl.set_recipient_pin(delivery, recipient_pin)
             dl.assign(delivery, robot.robot_id, compartment, utcnow())
             self.store.save_delivery(delivery)
-            company = f"; with {len(deliveries) - 1} other deliver{'y' if len(deliveries) == 2 else 'ies'}" \
-                if len(deliveries) > 1 else ""
-            self._custody("assigned", delivery, "fleet", detail=(
-                f"robot {robot.robot_id} compartment {compartment}" if not by_station
-                else f"{robot.manufacturer} vehicle {robot.robot_id}, sealed tote by station") + company)
+            company = (
+                f"; with {len(deliveries) - 1} other deliver{'y' if len(deliveries) == 2 else 'ies'}"
+                if len(deliveries) > 1
+                else ""
+            )
+            self._custody(
+                "assigned",
+                delivery,
+                "fleet",
+                detail=(
+                    f"robot {robot.robot_id} compartment {compartment}"
+                    if not by_station
+                    else f"{robot.manufacturer} vehicle {robot.robot_id}, sealed tote by station"
+                )
+                + company,
+            )
         run = self._build_run(robot, to_pickup.waypoint_ids[0], stops, by_station=by_station)
         robot.delivery_ids = run.delivery_ids
         self._begin(robot, run)
         for delivery in deliveries:
             self._move(delivery, S.TO_PICKUP, f"{robot.robot_id} is on its way to {delivery.sender.place_id}")
-
 
     # ------------------------------------------------------- at the robot
     async def unlock_compartment(self, robot_id: str, compartment_id: int, pin: str, person: str) -> str:
@@ -246,14 +287,14 @@ class DeliveryWork(FleetCore):
             self._custody("unlocked_by_sender", delivery, person, place_id=delivery.sender.place_id)
         return result
 
-
     async def close_compartment(self, robot_id: str, compartment_id: int, person: str) -> str:
         robot = self._robot(robot_id, ha.LOCK_COMPARTMENT)
         delivery = self._delivery_in(robot_id, compartment_id)
         occupied = delivery is not None and delivery.state == S.AWAITING_LOAD
-        action = self._action(ha.LOCK_COMPARTMENT, {"compartmentId": compartment_id, "occupied": occupied, "person": person})
+        action = self._action(
+            ha.LOCK_COMPARTMENT, {"compartmentId": compartment_id, "occupied": occupied, "person": person}
+        )
         return await self._run_instant(robot, action)
-
 
     def _delivery_in(self, robot_id: str, compartment_id: int) -> dl.Delivery | None:
         run = self.runs.get(robot_id)

@@ -42,8 +42,12 @@ class KioskRefusal(Exception):
         self.reason, self.message_zh, self.message_en, self.status = reason, message_zh, message_en, status
 
     def to_dict(self) -> dict[str, Any]:
-        return {"detail": self.message_en, "reason": self.reason, "message_zh": self.message_zh,
-                "message_en": self.message_en}
+        return {
+            "detail": self.message_en,
+            "reason": self.reason,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
 
 
 @dataclass
@@ -62,9 +66,15 @@ class Lead:
 
     def to_dict(self, place: Place) -> dict[str, Any]:
         return {
-            "robot_id": self.robot_id, "order_id": self.order_id, "place_id": self.place_id,
-            "place_name_zh": place.name_zh, "place_name_en": place.name_en, "level": place.level,
-            "item_id": self.item_id, "language": self.language, "state": self.state,
+            "robot_id": self.robot_id,
+            "order_id": self.order_id,
+            "place_id": self.place_id,
+            "place_name_zh": place.name_zh,
+            "place_name_en": place.name_en,
+            "level": place.level,
+            "item_id": self.item_id,
+            "language": self.language,
+            "state": self.state,
             "started_at": self.started_at.isoformat(),
             "arrived_at": self.arrived_at.isoformat() if self.arrived_at else None,
         }
@@ -83,14 +93,21 @@ def item_details(item: ServiceItem, places: dict[str, Place]) -> dict[str, Any]:
     """What the kiosk's checklist shows: materials in both languages, where, fee, days, online."""
     windows = [w for w in item.window_ids() if w in places]
     return {
-        "name_zh": item.name_zh, "name_en": item.name_en,
-        "department_zh": item.department_zh, "department_en": item.department_en,
-        "materials_zh": list(item.materials_zh), "materials_en": list(item.materials_en),
-        "window": item.window, "zone": item.zone,
+        "name_zh": item.name_zh,
+        "name_en": item.name_en,
+        "department_zh": item.department_zh,
+        "department_en": item.department_en,
+        "materials_zh": list(item.materials_zh),
+        "materials_en": list(item.materials_en),
+        "window": item.window,
+        "zone": item.zone,
         "floor": item.floor if item.floor is not None else (places[windows[0]].level if windows else None),
         "window_place_ids": windows,
-        "fee": item.fee, "fee_note_zh": item.fee_note_zh, "fee_note_en": item.fee_note_en,
-        "processing_days": item.processing_days, "online": item.online,
+        "fee": item.fee,
+        "fee_note_zh": item.fee_note_zh,
+        "fee_note_en": item.fee_note_en,
+        "processing_days": item.processing_days,
+        "online": item.online,
     }
 
 
@@ -129,8 +146,11 @@ class GuidanceDesk:
         self._check_free(robot)
         start = self._robot_waypoint(robot)
         if start is None:
-            raise KioskRefusal("not_localized", f"机器人 {robot_id} 暂时无法确定自己的位置，不能带路。",
-                               f"Robot {robot_id} does not know where it is right now and cannot lead the way.")
+            raise KioskRefusal(
+                "not_localized",
+                f"机器人 {robot_id} 暂时无法确定自己的位置，不能带路。",
+                f"Robot {robot_id} does not know where it is right now and cannot lead the way.",
+            )
         best: tuple[Route, Place] | None = None
         for place in targets:
             try:
@@ -140,24 +160,35 @@ class GuidanceDesk:
             if best is None or route.distance_m < best[0].distance_m:
                 best = (route, place)
         if best is None:
-            raise KioskRefusal("no_route", "抱歉，机器人找不到去那里的路线，请按指示牌前往或咨询工作人员。",
-                               "Sorry, the robot has no route there. Please follow the signs or ask the staff.")
+            raise KioskRefusal(
+                "no_route",
+                "抱歉，机器人找不到去那里的路线，请按指示牌前往或咨询工作人员。",
+                "Sorry, the robot has no route there. Please follow the signs or ask the staff.",
+            )
         route, place = best
-        speak = v.Action(actionType=ha.SPEAK, actionId=f"{ha.SPEAK}-{uuid.uuid4().hex[:10]}",
-                         blockingType=v.BlockingType.SOFT, actionParameters=[
-                             v.ActionParameter(key="text", value=arrival_text(place, item, language)),
-                             v.ActionParameter(key="language", value=language)])
+        speak = v.Action(
+            actionType=ha.SPEAK,
+            actionId=f"{ha.SPEAK}-{uuid.uuid4().hex[:10]}",
+            blockingType=v.BlockingType.SOFT,
+            actionParameters=[
+                v.ActionParameter(key="text", value=arrival_text(place, item, language)),
+                v.ActionParameter(key="language", value=language),
+            ],
+        )
         now = utcnow()
         if route.distance_m < ALREADY_THERE_M:  # already there: just say so
-            self.service.link.send_instant_actions(robot.manufacturer, robot.robot_id,
-                                                   [speak.model_copy(update={"blockingType": v.BlockingType.NONE})])
-            lead = Lead(robot.robot_id, None, place.id, item.id if item else None, language, speak.actionId, now,
-                        "arrived", now)
+            self.service.link.send_instant_actions(
+                robot.manufacturer, robot.robot_id, [speak.model_copy(update={"blockingType": v.BlockingType.NONE})]
+            )
+            lead = Lead(
+                robot.robot_id, None, place.id, item.id if item else None, language, speak.actionId, now, "arrived", now
+            )
         else:
             trip = build_trip(f"lead-{robot.robot_id}-{uuid.uuid4().hex[:6]}", robot.robot_id, [route], [speak])
             self.service._begin(robot, TripRun(trip))  # the same start as a visit's or a trip home
-            lead = Lead(robot.robot_id, trip.order_id, place.id, item.id if item else None, language,
-                        speak.actionId, now)
+            lead = Lead(
+                robot.robot_id, trip.order_id, place.id, item.id if item else None, language, speak.actionId, now
+            )
         self.leads[robot.robot_id] = lead
         self.service._emit("lead", self.lead_dict(lead))
         return lead
@@ -173,7 +204,9 @@ class GuidanceDesk:
         if spoken is not None and spoken.actionStatus in ("INITIALIZING", "RUNNING", "FINISHED"):
             lead.state, lead.arrived_at = "arrived", utcnow()  # the speak node action starts at the window
         elif run is None or run.trip.order_id != lead.order_id:
-            at_place = robot.state is not None and robot.state.lastNodeId == self.service.site.place(lead.place_id).waypoint_id
+            at_place = (
+                robot.state is not None and robot.state.lastNodeId == self.service.site.place(lead.place_id).waypoint_id
+            )
             lead.state = "arrived" if at_place and not robot.state.nodeStates else "stopped"
             lead.arrived_at = utcnow() if lead.state == "arrived" else None
         if lead.state != "leading":
@@ -186,7 +219,9 @@ class GuidanceDesk:
     def _item(self, item_id: str) -> ServiceItem:
         item = self.service.knowledge.items.get(item_id)
         if item is None:
-            raise KioskRefusal("unknown_item", f"item_id：没有事项 {item_id!r}", f"item_id: no service item {item_id!r}", 422)
+            raise KioskRefusal(
+                "unknown_item", f"item_id：没有事项 {item_id!r}", f"item_id: no service item {item_id!r}", 422
+            )
         return item
 
     def _targets(self, item: ServiceItem | None, place_id: str | None) -> list[Place]:
@@ -195,8 +230,12 @@ class GuidanceDesk:
         elif place_id:
             ids = [place_id]
         else:
-            raise KioskRefusal("no_target", "item_id 或 place_id：请指明要去的事项或地点。",
-                               "item_id or place_id: say which service or place to lead to.", 422)
+            raise KioskRefusal(
+                "no_target",
+                "item_id 或 place_id：请指明要去的事项或地点。",
+                "item_id or place_id: say which service or place to lead to.",
+                422,
+            )
         places = []
         for pid in ids:
             try:
@@ -205,13 +244,23 @@ class GuidanceDesk:
                 continue
         if not places:
             field = "item_id" if item is not None else "place_id"
-            raise KioskRefusal("unknown_place", f"{field}：大厅地图上没有这个地点 ({', '.join(ids)})",
-                               f"{field}: no such place on this hall's map ({', '.join(ids)})", 422)
+            raise KioskRefusal(
+                "unknown_place",
+                f"{field}：大厅地图上没有这个地点 ({', '.join(ids)})",
+                f"{field}: no such place on this hall's map ({', '.join(ids)})",
+                422,
+            )
         return places
 
     # ---------------------------------------------------------------- helper
-    def call_helper(self, robot_id: str | None, question: str, language: str, session_id: str | None = None,
-                    now: datetime | None = None) -> HelperCall:
+    def call_helper(
+        self,
+        robot_id: str | None,
+        question: str,
+        language: str,
+        session_id: str | None = None,
+        now: datetime | None = None,
+    ) -> HelperCall:
         """Notify the information desk that a visitor at this robot needs a staff helper (帮办).
 
         One visitor tapping twice (same robot and session within HELPER_REPEAT_S) is one request."""
@@ -227,24 +276,41 @@ class GuidanceDesk:
         asked_zh = f"问题：“{question.strip()}”" if question.strip() else "（未输入问题）"
         asked_en = f"Question: “{question.strip()}”" if question.strip() else "(no question typed)"
         note = self.service.store.add_notification(
-            HELP_DESK_PLACE_ID, None,
+            HELP_DESK_PLACE_ID,
+            None,
             f"帮办请求：{where_zh}的市民需要工作人员协助。{asked_zh}（{'中文' if language == 'zh-CN' else '英文'}）",
             f"Helper requested: a visitor {where_en} needs a staff member. {asked_en} ({'Chinese' if language == 'zh-CN' else 'English'})",
-            now)
+            now,
+        )
         self._helper_calls[key] = (now, note.id)
-        self.service._emit("helper", {"id": note.id, "robot_id": robot_id, "at": note.at.isoformat(),
-                                      "text_zh": note.text_zh, "text_en": note.text_en})
+        self.service._emit(
+            "helper",
+            {
+                "id": note.id,
+                "robot_id": robot_id,
+                "at": note.at.isoformat(),
+                "text_zh": note.text_zh,
+                "text_en": note.text_en,
+            },
+        )
         if robot is not None and robot.online and ha.SPEAK in robot.action_types and self.service.link is not None:
-            say = v.Action(actionType=ha.SPEAK, actionId=f"{ha.SPEAK}-{uuid.uuid4().hex[:10]}",
-                           blockingType=v.BlockingType.NONE, actionParameters=[
-                               v.ActionParameter(key="text", value=HELPER_COMING[language]),
-                               v.ActionParameter(key="language", value=language)])
+            say = v.Action(
+                actionType=ha.SPEAK,
+                actionId=f"{ha.SPEAK}-{uuid.uuid4().hex[:10]}",
+                blockingType=v.BlockingType.NONE,
+                actionParameters=[
+                    v.ActionParameter(key="text", value=HELPER_COMING[language]),
+                    v.ActionParameter(key="language", value=language),
+                ],
+            )
             self.service.link.send_instant_actions(robot.manufacturer, robot.robot_id, [say])
         return HelperCall(note.id, robot_id, False, HELPER_COMING["zh-CN"], HELPER_COMING["en"])
 
     def helper_requests(self, limit: int = 20) -> list[dict[str, Any]]:
-        return [{"id": n.id, "at": n.at.isoformat(), "text_zh": n.text_zh, "text_en": n.text_en}
-                for n in self.service.store.notifications_for(HELP_DESK_PLACE_ID, limit=limit)]
+        return [
+            {"id": n.id, "at": n.at.isoformat(), "text_zh": n.text_zh, "text_en": n.text_en}
+            for n in self.service.store.notifications_for(HELP_DESK_PLACE_ID, limit=limit)
+        ]
 
     def _where(self, robot: RobotView | None) -> tuple[str, str]:
         """Where staff find the visitor: at robot X, near the closest place on its floor."""
@@ -253,8 +319,10 @@ class GuidanceDesk:
         place = self._nearest_place(robot)
         if place is None:
             return f"导览机器人 {robot.robot_id} 旁", f"at guidance robot {robot.robot_id}"
-        return (f"导览机器人 {robot.robot_id} 旁（{place.level}楼 {place.name_zh} 附近）",
-                f"at guidance robot {robot.robot_id} (floor {place.level}, near {place.name_en})")
+        return (
+            f"导览机器人 {robot.robot_id} 旁（{place.level}楼 {place.name_zh} 附近）",
+            f"at guidance robot {robot.robot_id} (floor {place.level}, near {place.name_en})",
+        )
 
     def _nearest_place(self, robot: RobotView) -> Place | None:
         pos = robot.state.agvPosition if robot.state else None
@@ -268,28 +336,50 @@ class GuidanceDesk:
     def _guidance_robot(self, robot_id: str) -> RobotView:
         robot = self.service.robots.get(robot_id)
         if robot is None or robot.kind != "guidance":
-            raise KioskRefusal("unknown_robot", f"robot_id：没有导览机器人 {robot_id!r}",
-                               f"robot_id: no guidance robot {robot_id!r}", 422)
+            raise KioskRefusal(
+                "unknown_robot",
+                f"robot_id：没有导览机器人 {robot_id!r}",
+                f"robot_id: no guidance robot {robot_id!r}",
+                422,
+            )
         return robot
 
     def _check_free(self, robot: RobotView) -> None:
         rid = robot.robot_id
         if not robot.online or robot.state is None:
-            raise KioskRefusal("offline", f"机器人 {rid} 目前离线，无法带路。请按指示牌前往或咨询工作人员。",
-                               f"Robot {rid} is offline and cannot lead the way. Please follow the signs or ask the staff.")
+            raise KioskRefusal(
+                "offline",
+                f"机器人 {rid} 目前离线，无法带路。请按指示牌前往或咨询工作人员。",
+                f"Robot {rid} is offline and cannot lead the way. Please follow the signs or ask the staff.",
+            )
         if robot.e_stop != "NONE" or robot.fatal:
-            raise KioskRefusal("stopped", f"机器人 {rid} 处于急停或故障状态，无法带路。请咨询工作人员。",
-                               f"Robot {rid} is emergency-stopped or has a fault and cannot lead the way. Please ask the staff.")
-        if (rid in self.service.runs or robot.trip_order_id is not None
-                or self.service.queue.active_visit(rid) is not None):
-            raise KioskRefusal("busy", f"机器人 {rid} 正在执行其他任务，请稍后再试，或按指示牌前往。",
-                               f"Robot {rid} is busy with another task. Please try again shortly or follow the signs.")
+            raise KioskRefusal(
+                "stopped",
+                f"机器人 {rid} 处于急停或故障状态，无法带路。请咨询工作人员。",
+                f"Robot {rid} is emergency-stopped or has a fault and cannot lead the way. Please ask the staff.",
+            )
+        if (
+            rid in self.service.runs
+            or robot.trip_order_id is not None
+            or self.service.queue.active_visit(rid) is not None
+        ):
+            raise KioskRefusal(
+                "busy",
+                f"机器人 {rid} 正在执行其他任务，请稍后再试，或按指示牌前往。",
+                f"Robot {rid} is busy with another task. Please try again shortly or follow the signs.",
+            )
         if robot.needs_charge:
-            raise KioskRefusal("low_battery", f"机器人 {rid} 电量不足，无法带路。请按指示牌前往或咨询工作人员。",
-                               f"Robot {rid} is low on battery and cannot lead the way. Please follow the signs or ask the staff.")
+            raise KioskRefusal(
+                "low_battery",
+                f"机器人 {rid} 电量不足，无法带路。请按指示牌前往或咨询工作人员。",
+                f"Robot {rid} is low on battery and cannot lead the way. Please follow the signs or ask the staff.",
+            )
         if ha.SPEAK not in robot.action_types:
-            raise KioskRefusal("cannot_speak", f"机器人 {rid} 不支持语音播报，无法带路。",
-                               f"Robot {rid} cannot speak and so cannot lead the way.")
+            raise KioskRefusal(
+                "cannot_speak",
+                f"机器人 {rid} 不支持语音播报，无法带路。",
+                f"Robot {rid} cannot speak and so cannot lead the way.",
+            )
 
     def _robot_waypoint(self, robot: RobotView) -> str | None:
         """The lane-graph waypoint the robot stands at (its last node, else the nearest to its position)."""

@@ -29,7 +29,6 @@ class ResumeAfterRestart(FleetCore):
         self._requeue_unsent(set(resumed))
         return resumed
 
-
     def _resume_one(self, robot_id: str, payload: dict[str, Any]) -> list[str]:
         robot = self.robots.get(robot_id)
         if robot is None:  # kept: the robot may be back in the fleet file at the next start
@@ -40,8 +39,11 @@ class ResumeAfterRestart(FleetCore):
         except (KeyError, TypeError, ValueError):
             log.exception("stored trip of %s cannot be read: not resumed", robot_id)
             return []
-        open_ones = [d for d in (self.store.get_delivery(leg.delivery_id) for leg in run.carried)
-                     if d is not None and d.state in _OPEN_STATES and d.robot_id == robot_id]
+        open_ones = [
+            d
+            for d in (self.store.get_delivery(leg.delivery_id) for leg in run.carried)
+            if d is not None and d.state in _OPEN_STATES and d.robot_id == robot_id
+        ]
         if not open_ones:
             self.store.delete_run(robot_id)  # over already (e.g. stopped right after the last custody event)
             return []
@@ -58,10 +60,13 @@ class ResumeAfterRestart(FleetCore):
             self._catch_up(delivery, run)
         self._stored_marks[robot_id] = self._run_mark(robot_id, run)
         self._persist_run(robot)  # the catch-up may have changed the run
-        log.info("%s: resumed trip %s with %s", robot_id, run.trip.order_id,
-                 ", ".join(f"{d.id} ({d.state.value})" for d in open_ones))
+        log.info(
+            "%s: resumed trip %s with %s",
+            robot_id,
+            run.trip.order_id,
+            ", ".join(f"{d.id} ({d.state.value})" for d in open_ones),
+        )
         return [d.id for d in open_ones]
-
 
     @staticmethod
     def _stored_pins(payload: dict[str, Any], run: TripRun) -> dict[str, str]:
@@ -70,7 +75,6 @@ class ResumeAfterRestart(FleetCore):
             return dict(payload["recipient_pins"] or {})
         pin = payload.get("recipient_pin")
         return {run.delivery_id: pin} if pin and run.delivery_id else {}
-
 
     def _catch_up(self, delivery: dl.Delivery, run: TripRun) -> None:
         """Finish steps the previous process stored the run for but stopped before completing."""
@@ -82,7 +86,6 @@ class ResumeAfterRestart(FleetCore):
         if delivery.state == S.RETURNING and not returning:
             # Stopped between "returning" and storing the re-planned trip: re-plan on the robot's next state.
             run.replan_pending = True
-
 
     def _requeue_unsent(self, resumed: set[str]) -> None:
         """A delivery assigned whose trip was never stored was never sent to a robot either: the

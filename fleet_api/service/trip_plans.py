@@ -21,11 +21,10 @@ from typing import Any, Literal
 from fleet_api.domain import deliveries as dl
 from fleet_api.domain.robots import RobotView
 from fleet_api.domain.trips import Carried, TripRun, build_trip
+from fleet_api.service.core import FleetCore, S, log
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.planner import NoRouteError, plan_route
-
-from fleet_api.service.core import FleetCore, S, log
 
 StopKind = Literal["load", "unload", "back"]
 PlannedStop = tuple[StopKind, dl.Delivery]
@@ -41,10 +40,8 @@ class TripPlanning(FleetCore):
         """VDA 5050 pick/drop parameters: the files travel in a sealed tote named after the delivery."""
         return {"stationType": "floor", "stationName": place_id, "loadType": "documentTote", "loadId": delivery.id}
 
-
     def _stop_place(self, kind: StopKind, delivery: dl.Delivery) -> str:
         return delivery.recipient.place_id if kind == "unload" else delivery.sender.place_id
-
 
     def _stop_action(self, kind: StopKind, delivery: dl.Delivery, by_station: bool) -> v.Action:
         """The node action of one stop, armed with the PIN hash that opens the compartment there."""
@@ -52,13 +49,15 @@ class TripPlanning(FleetCore):
             station = self._station_params(delivery, self._stop_place(kind, delivery))
             return self._action(ha.PICK if kind == "load" else ha.DROP, station, v.BlockingType.HARD)
         pin_hash = delivery.recipient_pin_hash if kind == "unload" else delivery.sender_pin_hash
-        return self._action(ha.LOAD_DOCUMENTS if kind == "load" else ha.UNLOAD_DOCUMENTS,
-                            {"deliveryId": delivery.id, "compartmentId": delivery.compartment_id, "pinHash": pin_hash},
-                            v.BlockingType.HARD)
+        return self._action(
+            ha.LOAD_DOCUMENTS if kind == "load" else ha.UNLOAD_DOCUMENTS,
+            {"deliveryId": delivery.id, "compartmentId": delivery.compartment_id, "pinHash": pin_hash},
+            v.BlockingType.HARD,
+        )
 
-
-    def _build_run(self, robot: RobotView, start_waypoint: str, stops: list[PlannedStop], *, by_station: bool,
-                   tag: str = "") -> TripRun:
+    def _build_run(
+        self, robot: RobotView, start_waypoint: str, stops: list[PlannedStop], *, by_station: bool, tag: str = ""
+    ) -> TripRun:
         """One order from ``start_waypoint`` over ``stops``; raises NoRouteError when a leg has no route."""
         routes, actions, here = [], [], start_waypoint
         for kind, delivery in stops:
@@ -75,17 +74,19 @@ class TripPlanning(FleetCore):
             if kind == "load":
                 leg.load_action_id, leg.pickup_index = stop.action.actionId, stop.node_index
             else:
-                leg.unload_action_id, leg.dest_index, leg.returning = stop.action.actionId, stop.node_index, kind == "back"
+                leg.unload_action_id, leg.dest_index, leg.returning = (
+                    stop.action.actionId,
+                    stop.node_index,
+                    kind == "back",
+                )
         for leg in carried.values():
             if leg.pickup_index is None and self._state(leg.delivery_id) == S.LOADED:
                 leg.pickup_index = 0  # loaded and not yet left: it departs when the robot leaves here
         return TripRun(trip, list(carried.values()), by_station=by_station)
 
-
     def _state(self, delivery_id: str) -> S | None:
         delivery = self.store.get_delivery(delivery_id)
         return delivery.state if delivery is not None else None
-
 
     def _remaining_stops(self, run: TripRun) -> list[PlannedStop]:
         """The stops still ahead, in the current trip's order; files newly returning go back last,
@@ -108,7 +109,6 @@ class TripPlanning(FleetCore):
                 back_last.append(("back", delivery))
         return [stop for _, _, stop in sorted(ahead, key=lambda item: (item[0], item[1]))] + back_last
 
-
     def _replan(self, robot: RobotView, run: TripRun, tag: str = "re") -> None:
         """Cancel the robot's order and send one over the stops still ahead (module docstring);
         with none left the robot goes home. A leg without a route alerts the technicians."""
@@ -125,15 +125,20 @@ class TripPlanning(FleetCore):
             new_run = self._build_run(robot, start, stops, by_station=run.by_station, tag=tag)
         except NoRouteError as exc:
             delivery = stops[0][1]
-            self._alert(robot, delivery.compartment_id, delivery, self._place_at(robot),
-                        f"机器人 {robot.robot_id} 无法前往下一站（{exc}），文件仍锁在格口内，请技术人员处理",
-                        f"{robot.robot_id} cannot drive on to its next stop ({exc}); the files stay locked in it")
+            self._alert(
+                robot,
+                delivery.compartment_id,
+                delivery,
+                self._place_at(robot),
+                f"机器人 {robot.robot_id} 无法前往下一站（{exc}），文件仍锁在格口内，请技术人员处理",
+                f"{robot.robot_id} cannot drive on to its next stop ({exc}); the files stay locked in it",
+            )
             return
         robot.delivery_ids = new_run.delivery_ids
-        log.info("%s: trip re-planned over %d stop(s) for %s", robot.robot_id, len(stops),
-                 ", ".join(new_run.delivery_ids))
+        log.info(
+            "%s: trip re-planned over %d stop(s) for %s", robot.robot_id, len(stops), ", ".join(new_run.delivery_ids)
+        )
         self._begin(robot, new_run)
-
 
     def _replan_when_out_of_the_car(self, robot: RobotView, run: TripRun) -> None:
         """Re-plan now, or once the robot is out of the elevator (turning inside the car would strand it)."""

@@ -7,33 +7,43 @@ import uuid
 from datetime import datetime
 
 from fleet_api.domain import waiting as wt
-from hallfleet.knowledge import Answer
 from fleet_api.domain.robots import RobotView
 from fleet_api.domain.trips import build_trip
+from fleet_api.service.core import (
+    VISIT_SPEAK_TIMEOUT_S,
+    FleetCore,
+    FleetError,
+    TripRun,
+    log,
+    utcnow,
+)
+from hallfleet.knowledge import Answer
 from hallfleet.protocol import hall_actions as ha
 from maps.planner import NoRouteError, Route, plan_route
 from maps.site import SiteError
-
-from fleet_api.service.core import (
-    VISIT_SPEAK_TIMEOUT_S, FleetCore, FleetError, TripRun, log, utcnow,
-)
 
 
 class VisitorCare(FleetCore):
     """Answering visitors through a guidance robot, and visiting overdue queue tickets."""
 
     # ------------------------------------------------------------- guidance
-    async def ask(self, question: str, language: str, robot_id: str | None = None,
-                  context_item: str | None = None) -> tuple[Answer, str | None, str | None]:
+    async def ask(
+        self, question: str, language: str, robot_id: str | None = None, context_item: str | None = None
+    ) -> tuple[Answer, str | None, str | None]:
         """Answer from the knowledge base and have a guidance robot say it: (answer, robot, wav or None).
 
         The visitor gets the written answer even when no guidance robot can speak it. ``context_item``
         is the service the conversation is about, so a follow-up ("那要带什么材料？") is answered about it.
         """
         answer = self.knowledge.answer(question, language, context_item=context_item)
-        speakers = [r for r in self.robots.values()
-                    if r.kind == "guidance" and r.online and ha.SPEAK in r.action_types
-                    and (robot_id is None or r.robot_id == robot_id)]
+        speakers = [
+            r
+            for r in self.robots.values()
+            if r.kind == "guidance"
+            and r.online
+            and ha.SPEAK in r.action_types
+            and (robot_id is None or r.robot_id == robot_id)
+        ]
         if not speakers:
             log.warning("no guidance robot online to speak the answer to %r", question)
             return answer, None, None
@@ -45,7 +55,6 @@ class VisitorCare(FleetCore):
             log.error("%s could not speak: %s", robot.robot_id, exc)
             return answer, robot.robot_id, None
         return answer, robot.robot_id, wav_path or None
-
 
     # ------------------------------------------------------- visitors who wait
     async def watch_waiting(self, period_s: float = 1.0) -> None:
@@ -59,9 +68,16 @@ class VisitorCare(FleetCore):
                 except Exception:  # one bad tick must not end the watch
                     log.exception("%s failed", check.__name__)
 
-
-    def queue_event(self, number: str, event: wt.TicketEvent, at: datetime, *, service: str = "",
-                    zone_id: str = "", language: str = "zh-CN") -> wt.Applied:
+    def queue_event(
+        self,
+        number: str,
+        event: wt.TicketEvent,
+        at: datetime,
+        *,
+        service: str = "",
+        zone_id: str = "",
+        language: str = "zh-CN",
+    ) -> wt.Applied:
         """One event of the queue-ticket system; a visit still on its way is called off when the ticket is called."""
         if zone_id:
             self._waiting_zone(zone_id)
@@ -73,7 +89,6 @@ class VisitorCare(FleetCore):
             self.check_waits()
         return applied
 
-
     def _waiting_zone(self, zone_id: str):
         try:
             place = self.site.place(zone_id)
@@ -83,7 +98,6 @@ class VisitorCare(FleetCore):
             raise FleetError(f"zone: {zone_id!r} is a {place.kind}, not a waiting zone", 400)
         return place
 
-
     def check_waits(self, now: datetime | None = None) -> None:
         """Send the nearest free guidance robot to each ticket over the limit; give up on silent
         greetings; bring robots that are done back home."""
@@ -91,7 +105,10 @@ class VisitorCare(FleetCore):
             return
         now = now or utcnow()
         for visit in self.queue.visits():
-            if visit.state == wt.VisitState.GREETING and (now - visit.arrived_at).total_seconds() > VISIT_SPEAK_TIMEOUT_S:
+            if (
+                visit.state == wt.VisitState.GREETING
+                and (now - visit.arrived_at).total_seconds() > VISIT_SPEAK_TIMEOUT_S
+            ):
                 self._end_visit(visit, wt.VisitState.FAILED, f"{visit.robot_id} did not confirm the greeting", now)
         due = self.queue.due(now, self.wait_rule.limit_min, self.wait_rule.time_scale)
         if due:
@@ -101,8 +118,9 @@ class VisitorCare(FleetCore):
             def route_to(robot_id: str, zone_id: str) -> Route | None:
                 if (robot_id, zone_id) not in routes:
                     try:
-                        routes[robot_id, zone_id] = plan_route(self.site, starts[robot_id],
-                                                               self.site.place(zone_id).waypoint_id)
+                        routes[robot_id, zone_id] = plan_route(
+                            self.site, starts[robot_id], self.site.place(zone_id).waypoint_id
+                        )
                     except NoRouteError:
                         routes[robot_id, zone_id] = None
                 return routes[robot_id, zone_id]
@@ -112,14 +130,20 @@ class VisitorCare(FleetCore):
                 self._start_visit(self.robots[robot_id], ticket, route_to(robot_id, ticket.zone_id), now)
         self._send_guides_home(now)
 
-
     def _free_for_visit(self, robot: RobotView) -> bool:
         """A guidance robot that is online, well, can speak and is on no trip or visit."""
-        return (robot.kind == "guidance" and robot.online and robot.state is not None and not robot.fatal
-                and robot.e_stop == "NONE" and not robot.needs_charge and ha.SPEAK in robot.action_types
-                and robot.robot_id not in self.runs and robot.trip_order_id is None
-                and self.queue.active_visit(robot.robot_id) is None)
-
+        return (
+            robot.kind == "guidance"
+            and robot.online
+            and robot.state is not None
+            and not robot.fatal
+            and robot.e_stop == "NONE"
+            and not robot.needs_charge
+            and ha.SPEAK in robot.action_types
+            and robot.robot_id not in self.runs
+            and robot.trip_order_id is None
+            and self.queue.active_visit(robot.robot_id) is None
+        )
 
     def _start_visit(self, robot: RobotView, ticket: wt.Ticket, route: Route, now: datetime) -> None:
         visit = self.queue.start_visit(ticket, robot.robot_id, f"visit-{uuid.uuid4().hex[:8]}", now)
@@ -132,7 +156,6 @@ class VisitorCare(FleetCore):
         visit.order_id = trip.order_id
         self._begin(robot, TripRun(trip))
         self._emit("visit", visit.to_dict())
-
 
     def _track_visit(self, robot: RobotView) -> None:
         """On each state: a visit's robot arrived (greet), stopped short (failed) or finished speaking."""
@@ -156,7 +179,6 @@ class VisitorCare(FleetCore):
             elif spoken and spoken.actionStatus == "FAILED":
                 self._end_visit(visit, wt.VisitState.FAILED, f"speech failed: {spoken.resultDescription}", now)
 
-
     def _greet(self, robot: RobotView, visit: wt.Visit, now: datetime) -> None:
         """Arrived: say the ticket number and how long its holder has waited (counted now, not at dispatch)."""
         visit.arrived_at = now
@@ -165,12 +187,12 @@ class VisitorCare(FleetCore):
             self._end_visit(visit, wt.VisitState.CANCELLED, "ticket was called before the greeting", now)
             return
         minutes = int(wt.waited_min(ticket.issued_at, now, self.wait_rule.time_scale))
-        action = self._action(ha.SPEAK, {"text": wt.greeting(ticket.number, minutes, visit.language),
-                                         "language": visit.language})
+        action = self._action(
+            ha.SPEAK, {"text": wt.greeting(ticket.number, minutes, visit.language), "language": visit.language}
+        )
         visit.state, visit.speak_action_id, visit.waited_min = wt.VisitState.GREETING, action.actionId, minutes
         self.link.send_instant_actions(robot.manufacturer, robot.robot_id, [action])
         self._emit("visit", visit.to_dict())
-
 
     def _cancel_visit(self, visit: wt.Visit, reason: str) -> None:
         """Stop the robot; it goes straight on to another ticket over the limit, or home."""
@@ -186,13 +208,12 @@ class VisitorCare(FleetCore):
         if self.queue.active_visit(robot.robot_id) is None:
             self.send_home(robot)
 
-
     def _end_visit(self, visit: wt.Visit, state: wt.VisitState, note: str, now: datetime) -> None:
         wt.end_visit(visit, state, now, note)
         (log.warning if state == wt.VisitState.FAILED else log.info)(
-            "visit %s of %s to ticket %s: %s %s", visit.visit_id, visit.robot_id, visit.ticket, state.value, note)
+            "visit %s of %s to ticket %s: %s %s", visit.visit_id, visit.robot_id, visit.ticket, state.value, note
+        )
         self._emit("visit", visit.to_dict())
-
 
     def _send_guides_home(self, now: datetime) -> None:
         """A robot whose last visit ended stays to help for ``stay_min`` hall minutes, then goes home."""

@@ -29,12 +29,12 @@ _FAQ_MIN_SIMILARITY = 0.5
 HELPER = {
     ZH: "抱歉，这个问题我没有把握回答准确。我已经通知工作人员，帮办人员马上过来为您服务；您也可以到一楼咨询台咨询。",
     EN: "Sorry, I am not sure I can answer that correctly. I have called a staff helper who will come to assist you; "
-        "you can also ask at the information desk on the ground floor.",
+    "you can also ask at the information desk on the ground floor.",
 }
 WHICH_SERVICE = {
     ZH: "请问您想办理哪项业务？比如营业执照、社保卡、居住证，告诉我名称我就能告诉您需要的材料和窗口。",
     EN: "Which service is it for? For example a business licence, a social security card or a residence permit; "
-        "tell me and I will tell you the documents and the window.",
+    "tell me and I will tell you the documents and the window.",
 }
 _DISCLAIMER = {ZH: "具体以窗口工作人员的答复为准。", EN: "The window staff have the final word."}
 
@@ -100,32 +100,50 @@ def render(item: ServiceItem, aspect: str, language: str) -> str:
     name = item.name_zh if zh else item.name_en
     if aspect == "materials":
         if zh:
-            body = f"办理{name}一般需要准备：" + "；".join(f"{i}. {m}" for i, m in enumerate(item.materials_zh, 1)) + "。"
+            body = (
+                f"办理{name}一般需要准备：" + "；".join(f"{i}. {m}" for i, m in enumerate(item.materials_zh, 1)) + "。"
+            )
         else:
-            body = f"For {name}, please usually bring: " + "; ".join(
-                f"{i}. {m}" for i, m in enumerate(item.materials_en, 1)) + "."
+            body = (
+                f"For {name}, please usually bring: "
+                + "; ".join(f"{i}. {m}" for i, m in enumerate(item.materials_en, 1))
+                + "."
+            )
     elif aspect == "fee":
         body = f"{name}{_fee(item, zh)}。" if zh else f"{name}: {_fee(item, zh)}."
     elif aspect == "days":
         body = f"{name}{_days(item.processing_days, zh)}。" if zh else f"{name} {_days(item.processing_days, zh)}."
     elif aspect == "window":
-        body = (f"{name}请到{_where(item, zh)}办理（{item.department_zh}）。" if zh
-                else f"For {name}, please go to {_where(item, zh)} ({item.department_en}).")
+        body = (
+            f"{name}请到{_where(item, zh)}办理（{item.department_zh}）。"
+            if zh
+            else f"For {name}, please go to {_where(item, zh)} ({item.department_en})."
+        )
     elif aspect == "online":
         if zh:
-            body = (f"{name}可以全程网上办理：在“一网通办”网站或“随申办”App搜索“{name}”即可。" if item.online
-                    else f"{name}目前需要到现场办理，请到{_where(item, zh)}。")
+            body = (
+                f"{name}可以全程网上办理：在“一网通办”网站或“随申办”App搜索“{name}”即可。"
+                if item.online
+                else f"{name}目前需要到现场办理，请到{_where(item, zh)}。"
+            )
         else:
-            body = (f"Yes, {name} can be done fully online: search for it on the Yiwangtongban website or the Suishenban app."
-                    if item.online else f"{name} has to be done in person at {_where(item, zh)}.")
+            body = (
+                f"Yes, {name} can be done fully online: search for it on the Yiwangtongban website or the Suishenban app."
+                if item.online
+                else f"{name} has to be done in person at {_where(item, zh)}."
+            )
     else:
         if zh:
-            body = (f"{name}请到{_where(item, zh)}办理。需要准备：{'、'.join(item.materials_zh)}。"
-                    f"{_days(item.processing_days, zh)}，{_fee(item, zh)}。办理条件：{item.conditions_zh}")
+            body = (
+                f"{name}请到{_where(item, zh)}办理。需要准备：{'、'.join(item.materials_zh)}。"
+                f"{_days(item.processing_days, zh)}，{_fee(item, zh)}。办理条件：{item.conditions_zh}"
+            )
             body += "" if body.endswith("。") else "。"
         else:
-            body = (f"For {name}, please go to {_where(item, zh)}. Bring: {'; '.join(item.materials_en)}. "
-                    f"It {_days(item.processing_days, zh)} and is {_fee(item, zh)}. Who can apply: {item.conditions_en}")
+            body = (
+                f"For {name}, please go to {_where(item, zh)}. Bring: {'; '.join(item.materials_en)}. "
+                f"It {_days(item.processing_days, zh)} and is {_fee(item, zh)}. Who can apply: {item.conditions_en}"
+            )
             body += "" if body.endswith(".") else "."
     return f"{body}{_DISCLAIMER[language]}" if zh else f"{body[0].upper()}{body[1:]} {_DISCLAIMER[language]}"
 
@@ -158,8 +176,11 @@ class KnowledgeBase:
         if not found.alias_len and len(self._retriever.content(question, chinese)) <= 1:
             return found, False  # one stray word ("old") is no evidence of a service
         # a shorter alias counts when its entry clearly leads the ranking and explains part of the question
-        clear_alias = (found.alias_len >= (2 if chinese else 1) and found.score >= _CLEAR_LEAD * found.runner_up_score
-                       and found.confidence >= _CLEAR_LEAD_MIN_CONFIDENCE)
+        clear_alias = (
+            found.alias_len >= (2 if chinese else 1)
+            and found.score >= _CLEAR_LEAD * found.runner_up_score
+            and found.confidence >= _CLEAR_LEAD_MIN_CONFIDENCE
+        )
         return found, trusted_alias or clear_alias or found.confidence >= self.min_confidence
 
     def answer(self, question: str, language: str = "auto", context_item: str | None = None) -> Answer:

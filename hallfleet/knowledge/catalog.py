@@ -18,8 +18,20 @@ import yaml
 
 CATALOG_FILE_NAME = "service_items.yaml"
 REQUIRED_KEYS = (
-    "id", "name_zh", "name_en", "department_zh", "department_en", "window", "materials_zh", "materials_en",
-    "conditions_zh", "conditions_en", "processing_days", "fee", "online", "faq",
+    "id",
+    "name_zh",
+    "name_en",
+    "department_zh",
+    "department_en",
+    "window",
+    "materials_zh",
+    "materials_en",
+    "conditions_zh",
+    "conditions_en",
+    "processing_days",
+    "fee",
+    "online",
+    "faq",
 )
 OPTIONAL_KEYS = ("keywords_zh", "keywords_en", "floor", "fee_note_zh", "fee_note_en")
 FAQ_KEYS = ("q_zh", "a_zh", "q_en", "a_en")
@@ -80,11 +92,19 @@ class ServiceItem:
     def to_dict(self) -> dict[str, Any]:
         """The item as the documented YAML keys (optional keys only when set)."""
         out: dict[str, Any] = {
-            "id": self.id, "name_zh": self.name_zh, "name_en": self.name_en,
-            "department_zh": self.department_zh, "department_en": self.department_en, "window": self.window,
-            "materials_zh": list(self.materials_zh), "materials_en": list(self.materials_en),
-            "conditions_zh": self.conditions_zh, "conditions_en": self.conditions_en,
-            "processing_days": self.processing_days, "fee": _plain_number(self.fee), "online": self.online,
+            "id": self.id,
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "department_zh": self.department_zh,
+            "department_en": self.department_en,
+            "window": self.window,
+            "materials_zh": list(self.materials_zh),
+            "materials_en": list(self.materials_en),
+            "conditions_zh": self.conditions_zh,
+            "conditions_en": self.conditions_en,
+            "processing_days": self.processing_days,
+            "fee": _plain_number(self.fee),
+            "online": self.online,
             "faq": [{"q_zh": f.q_zh, "a_zh": f.a_zh, "q_en": f.q_en, "a_en": f.a_en} for f in self.faq],
         }
         if self.keywords_zh:
@@ -154,7 +174,11 @@ def _text_list(raw: dict[str, Any], key: str, problems: list[str], *, required: 
     value = raw.get(key)
     if value is None and not required:
         return ()
-    if not isinstance(value, list) or (required and not value) or not all(isinstance(v, str) and v.strip() for v in value):
+    if (
+        not isinstance(value, list)
+        or (required and not value)
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
         problems.append(f"field '{key}': expected a non-empty list of texts, got {value!r}")
         return ()
     return tuple(v.strip() for v in value)
@@ -174,12 +198,21 @@ def parse_item(raw: Any) -> tuple[ServiceItem | None, list[str]]:
     item_id = raw.get("id")
     if "id" in raw and (not isinstance(item_id, str) or not _ID_RE.match(item_id)):
         problems.append(f"field 'id': expected lower-case letters, digits and '-', got {item_id!r}")
-    texts = {k: _text(raw, k, problems) for k in
-             ("name_zh", "name_en", "department_zh", "department_en", "conditions_zh", "conditions_en") if k in raw}
+    texts = {
+        k: _text(raw, k, problems)
+        for k in ("name_zh", "name_en", "department_zh", "department_en", "conditions_zh", "conditions_en")
+        if k in raw
+    }
     lists = {k: _text_list(raw, k, problems) for k in ("materials_zh", "materials_en") if k in raw}
-    if len(lists.get("materials_zh", ())) != len(lists.get("materials_en", ())) and "materials_zh" in raw and "materials_en" in raw:
-        problems.append(f"fields 'materials_zh'/'materials_en': {len(lists['materials_zh'])} vs "
-                        f"{len(lists['materials_en'])} entries; each material needs both languages")
+    if (
+        len(lists.get("materials_zh", ())) != len(lists.get("materials_en", ()))
+        and "materials_zh" in raw
+        and "materials_en" in raw
+    ):
+        problems.append(
+            f"fields 'materials_zh'/'materials_en': {len(lists['materials_zh'])} vs "
+            f"{len(lists['materials_en'])} entries; each material needs both languages"
+        )
     window = raw.get("window")
     if "window" in raw:
         try:
@@ -190,7 +223,9 @@ def parse_item(raw: Any) -> tuple[ServiceItem | None, list[str]]:
             problems.append(f"field 'window': {exc}")
     days = raw.get("processing_days")
     if "processing_days" in raw and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
-        problems.append(f"field 'processing_days': expected a whole number of working days >= 0 (0 = on the spot), got {days!r}")
+        problems.append(
+            f"field 'processing_days': expected a whole number of working days >= 0 (0 = on the spot), got {days!r}"
+        )
     fee = raw.get("fee")
     if "fee" in raw and (isinstance(fee, bool) or not isinstance(fee, (int, float)) or fee < 0):
         problems.append(f"field 'fee': expected an amount in yuan >= 0 (0 = free), got {fee!r}")
@@ -214,7 +249,7 @@ def parse_item(raw: Any) -> tuple[ServiceItem | None, list[str]]:
                     problems.append(f"field 'faq[{i}]': expected a mapping with {', '.join(FAQ_KEYS)}")
                     continue
                 values = {k: _text(entry, k, sub) for k in FAQ_KEYS}
-                problems.extend(f"field 'faq[{i}]': {p[len('field '):] if p.startswith('field ') else p}" for p in sub)
+                problems.extend(f"field 'faq[{i}]': {p[len('field ') :] if p.startswith('field ') else p}" for p in sub)
                 if not sub:
                     faqs.append(Faq(**values))
     keywords = {k: _text_list(raw, k, problems, required=False) for k in ("keywords_zh", "keywords_en")}
@@ -222,8 +257,17 @@ def parse_item(raw: Any) -> tuple[ServiceItem | None, list[str]]:
     if problems:
         return None, problems
     return ServiceItem(
-        id=item_id, window=window.strip(), processing_days=days, fee=float(fee), online=online,
-        faq=tuple(faqs), floor=floor, **texts, **lists, **keywords, **notes,
+        id=item_id,
+        window=window.strip(),
+        processing_days=days,
+        fee=float(fee),
+        online=online,
+        faq=tuple(faqs),
+        floor=floor,
+        **texts,
+        **lists,
+        **keywords,
+        **notes,
     ), []
 
 
@@ -348,9 +392,16 @@ def parse_csv_catalog(text: str, source: str = "<memory>") -> Catalog:
     missing = [k for k in REQUIRED_KEYS if k != "faq" and k not in header]
     unknown = [k for k in header if k not in known]
     if missing or unknown:
-        raise CatalogError(source, [f"line 1: header: " + "; ".join(
-            ([f"missing column(s): {', '.join(missing)}"] if missing else [])
-            + ([f"unknown column(s): {', '.join(unknown)}"] if unknown else []))])
+        raise CatalogError(
+            source,
+            [
+                "line 1: header: "
+                + "; ".join(
+                    ([f"missing column(s): {', '.join(missing)}"] if missing else [])
+                    + ([f"unknown column(s): {', '.join(unknown)}"] if unknown else [])
+                )
+            ],
+        )
     rows: list[tuple[int, Any]] = []
     problems: list[str] = []
     line = reader.line_num
@@ -371,8 +422,10 @@ def parse_csv_catalog(text: str, source: str = "<memory>") -> Catalog:
         faq_cells = {k: [p.strip() for p in (record.get(f"faq_{k}") or "").split(";") if p.strip()] for k in FAQ_KEYS}
         counts = {len(v) for v in faq_cells.values()}
         if len(counts) > 1:
-            problems.append(f"line {start}: faq columns: need the same number of ';'-separated entries in "
-                            f"{', '.join(_CSV_FAQ_COLUMNS)}, got {[len(v) for v in faq_cells.values()]}")
+            problems.append(
+                f"line {start}: faq columns: need the same number of ';'-separated entries in "
+                f"{', '.join(_CSV_FAQ_COLUMNS)}, got {[len(v) for v in faq_cells.values()]}"
+            )
             continue
         raw["faq"] = [dict(zip(FAQ_KEYS, parts)) for parts in zip(*faq_cells.values())]
         rows.append((start, raw))
@@ -401,8 +454,15 @@ def dump_catalog(catalog: Catalog) -> str:
     data: dict[str, Any] = dict(catalog.extra)
     if catalog.hall_info:
         data["hall_info"] = [
-            {"id": h.id, "keywords_zh": list(h.keywords_zh), "keywords_en": list(h.keywords_en),
-             "answer_zh": h.answer_zh, "answer_en": h.answer_en} for h in catalog.hall_info]
+            {
+                "id": h.id,
+                "keywords_zh": list(h.keywords_zh),
+                "keywords_en": list(h.keywords_en),
+                "answer_zh": h.answer_zh,
+                "answer_en": h.answer_en,
+            }
+            for h in catalog.hall_info
+        ]
     data["items"] = [item.to_dict() for item in catalog.items]
     header = "# Service catalog written by `hallfleet kb import`; see docs/knowledge_base.md.\n"
     return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)

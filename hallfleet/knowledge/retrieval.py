@@ -20,11 +20,18 @@ from rank_bm25 import BM25Okapi
 
 from hallfleet.knowledge.catalog import HallInfo, ServiceItem
 from hallfleet.knowledge.text import (
-    ZH_STOPWORDS, add_words, en_trigrams, en_words, normalize, zh_segments,
+    ZH_STOPWORDS,
+    add_words,
+    en_trigrams,
+    en_words,
+    normalize,
+    zh_segments,
 )
 
 # Characters that on their own carry no topic: a jieba word made only of them is a filler ("那要", "哪办").
-_FILLER_CHARS = frozenset("那这要带的了吗呢啊呀我你您想去哪办个在是有能会得就都也还可以么什怎咋啥几多少请问一下给把帮再又没不该和跟")
+_FILLER_CHARS = frozenset(
+    "那这要带的了吗呢啊呀我你您想去哪办个在是有能会得就都也还可以么什怎咋啥几多少请问一下给把帮再又没不该和跟"
+)
 _ALIAS_WEIGHT_ZH = 1.5  # BM25 points per character of the longest alias found verbatim
 _ALIAS_WEIGHT_EN = 3.0  # BM25 points per word of the longest alias phrase found
 _UNKNOWN_WEIGHT = 0.5  # share of the top IDF a question feature unknown to the whole catalog counts against
@@ -59,7 +66,7 @@ def zh_features(text: str) -> tuple[list[str], list[str]]:
         current += word
     if current:
         runs.append(current)
-    grams = [f"²{run[i:i + 2]}" for run in runs for i in range(len(run) - 1)]
+    grams = [f"²{run[i : i + 2]}" for run in runs for i in range(len(run) - 1)]
     return words, grams
 
 
@@ -72,8 +79,10 @@ class Retriever:
     """A BM25 index per language over the catalog's names, aliases, departments and FAQ questions."""
 
     def __init__(self, items: list[ServiceItem], hall_info: list[HallInfo]) -> None:
-        add_words([t for item in items for t in (item.name_zh, *item.keywords_zh)]
-                  + [k for h in hall_info for k in h.keywords_zh])
+        add_words(
+            [t for item in items for t in (item.name_zh, *item.keywords_zh)]
+            + [k for h in hall_info for k in h.keywords_zh]
+        )
         self.ids: list[str] = []
         self._aliases_zh: list[list[str]] = []
         self._aliases_en: list[list[tuple[str, ...]]] = []
@@ -81,8 +90,12 @@ class Retriever:
         docs_en: list[list[str]] = []
         for item in items:
             self.ids.append(item.id)
-            zh_texts = [item.name_zh] * 3 + list(item.keywords_zh) * 2 + [item.department_zh] + [f.q_zh for f in item.faq]
-            en_texts = [item.name_en] * 3 + list(item.keywords_en) * 2 + [item.department_en] + [f.q_en for f in item.faq]
+            zh_texts = (
+                [item.name_zh] * 3 + list(item.keywords_zh) * 2 + [item.department_zh] + [f.q_zh for f in item.faq]
+            )
+            en_texts = (
+                [item.name_en] * 3 + list(item.keywords_en) * 2 + [item.department_en] + [f.q_en for f in item.faq]
+            )
             docs_zh.append(self._doc(zh_texts, zh_features))
             docs_en.append(self._doc(en_texts, en_features))
             self._aliases_zh.append(self._zh_aliases(item.name_zh, item.keywords_zh))
@@ -188,8 +201,10 @@ class Retriever:
         if total[best] <= 0.0:
             return None
         return Match(
-            entry_id=self.ids[best], score=total[best],
-            confidence=self._coverage(query, best, chinese), alias_len=hits[best],
+            entry_id=self.ids[best],
+            score=total[best],
+            confidence=self._coverage(query, best, chinese),
+            alias_len=hits[best],
             runner_up=self.ids[second] if second is not None else None,
             runner_up_score=total[second] if second is not None else 0.0,
         )

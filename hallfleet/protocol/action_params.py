@@ -254,9 +254,24 @@ class FactsheetRequest(HallActionParams):
 
 PARAMS_BY_TYPE: dict[str, type[HallActionParams]] = {
     cls.ACTION_TYPE: cls
-    for cls in (LoadDocuments, UnloadDocuments, UnlockCompartment, LockCompartment, Speak, EmergencyStop,
-                ResetEmergencyStop, StartCharging, StopCharging, Pick, Drop, CancelOrder, StartPause, StopPause,
-                StateRequest, FactsheetRequest)
+    for cls in (
+        LoadDocuments,
+        UnloadDocuments,
+        UnlockCompartment,
+        LockCompartment,
+        Speak,
+        EmergencyStop,
+        ResetEmergencyStop,
+        StartCharging,
+        StopCharging,
+        Pick,
+        Drop,
+        CancelOrder,
+        StartPause,
+        StopPause,
+        StateRequest,
+        FactsheetRequest,
+    )
 }
 
 P = TypeVar("P", bound=HallActionParams)
@@ -264,8 +279,9 @@ P = TypeVar("P", bound=HallActionParams)
 
 def to_action(params: HallActionParams, action_id: str, blocking: v.BlockingType = v.BlockingType.NONE) -> v.Action:
     """The VDA 5050 action carrying ``params`` (its ``actionType`` comes from the parameter class)."""
-    return v.Action(actionType=params.ACTION_TYPE, actionId=action_id, blockingType=blocking,
-                    actionParameters=params.parameters())
+    return v.Action(
+        actionType=params.ACTION_TYPE, actionId=action_id, blockingType=blocking, actionParameters=params.parameters()
+    )
 
 
 def decode(action: v.Action) -> HallActionParams:
@@ -329,7 +345,9 @@ class UnlockRefusal:
             "blocked": "true" if self.blocked else "false",
         }
         return v.Error(
-            errorType=UNLOCK_REFUSED, errorLevel="WARNING", errorDescription=self.description,
+            errorType=UNLOCK_REFUSED,
+            errorLevel="WARNING",
+            errorDescription=self.description,
             errorReferences=[v.ErrorReference(referenceKey=k, referenceValue=val) for k, val in refs.items()],
         )
 
@@ -340,9 +358,14 @@ class UnlockRefusal:
             return None
         refs = {r.referenceKey: r.referenceValue for r in error.errorReferences or []}
         try:
-            return cls(refs["actionId"], int(refs["compartmentId"]), RefusalReason(refs["reason"]),
-                       int(refs.get("failedPinAttempts", "0")), refs.get("blocked") == "true",
-                       error.errorDescription or "")
+            return cls(
+                refs["actionId"],
+                int(refs["compartmentId"]),
+                RefusalReason(refs["reason"]),
+                int(refs.get("failedPinAttempts", "0")),
+                refs.get("blocked") == "true",
+                error.errorDescription or "",
+            )
         except (KeyError, ValueError):
             return None
 

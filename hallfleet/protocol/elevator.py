@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 TOPIC_PREFIX = "hallfleet/elevators"
@@ -55,7 +55,7 @@ def parse_topic(topic: str) -> tuple[str, str]:
 
 
 def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ---- field readers with messages naming the source and field ---------------------------------
@@ -72,7 +72,9 @@ def _load_object(payload: bytes | str, source: str) -> dict[str, Any]:
     return data
 
 
-def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], source: str, *, optional: bool = False) -> Any:
+def _field(
+    data: dict[str, Any], name: str, kind: type | tuple[type, ...], source: str, *, optional: bool = False
+) -> Any:
     if name not in data or (optional and data[name] is None):
         if optional:
             return None

@@ -52,35 +52,77 @@ _DELIVERY = ("deliveryId", "STRING", "delivery the files belong to")
 _PIN_HASH = ("pinHash", "STRING", "salted PBKDF2 hash of the PIN that may open the compartment")
 
 DELIVERY_ACTIONS = (
-    ActionSpec(LOAD_DOCUMENTS, "wait at the node until the sender opens the compartment with their PIN, "
-               "puts the files in and it locks", ("NODE",), (_DELIVERY, _COMPARTMENT, _PIN_HASH)),
-    ActionSpec(UNLOAD_DOCUMENTS, "wait at the node until the recipient opens the compartment with the "
-               "one-time PIN, takes the files and it locks", ("NODE",), (_DELIVERY, _COMPARTMENT, _PIN_HASH)),
-    ActionSpec(UNLOCK_COMPARTMENT, "open a compartment for a PIN typed at the robot's screen", ("INSTANT",),
-               (_COMPARTMENT, ("pin", "STRING", "PIN as typed"), ("person", "STRING", "who typed it")),
-               ("NONE",), "'opened' or why not"),
-    ActionSpec(LOCK_COMPARTMENT, "close and lock a compartment after a hand-over", ("INSTANT",),
-               (_COMPARTMENT, ("occupied", "BOOL", "files are inside"), ("person", "STRING", "who closed it")),
-               ("NONE",)),
+    ActionSpec(
+        LOAD_DOCUMENTS,
+        "wait at the node until the sender opens the compartment with their PIN, puts the files in and it locks",
+        ("NODE",),
+        (_DELIVERY, _COMPARTMENT, _PIN_HASH),
+    ),
+    ActionSpec(
+        UNLOAD_DOCUMENTS,
+        "wait at the node until the recipient opens the compartment with the "
+        "one-time PIN, takes the files and it locks",
+        ("NODE",),
+        (_DELIVERY, _COMPARTMENT, _PIN_HASH),
+    ),
+    ActionSpec(
+        UNLOCK_COMPARTMENT,
+        "open a compartment for a PIN typed at the robot's screen",
+        ("INSTANT",),
+        (_COMPARTMENT, ("pin", "STRING", "PIN as typed"), ("person", "STRING", "who typed it")),
+        ("NONE",),
+        "'opened' or why not",
+    ),
+    ActionSpec(
+        LOCK_COMPARTMENT,
+        "close and lock a compartment after a hand-over",
+        ("INSTANT",),
+        (_COMPARTMENT, ("occupied", "BOOL", "files are inside"), ("person", "STRING", "who closed it")),
+        ("NONE",),
+    ),
 )
 GUIDANCE_ACTIONS = (
-    ActionSpec(SPEAK, "say a sentence through the robot's speaker", ("INSTANT", "NODE"),
-               (("text", "STRING", "what to say"), ("language", "STRING", "zh-CN or en")),
-               ("NONE", "SOFT"), "path of the synthesised WAV"),
+    ActionSpec(
+        SPEAK,
+        "say a sentence through the robot's speaker",
+        ("INSTANT", "NODE"),
+        (("text", "STRING", "what to say"), ("language", "STRING", "zh-CN or en")),
+        ("NONE", "SOFT"),
+        "path of the synthesised WAV",
+    ),
 )
-STANDARD_SPECS = tuple(
-    ActionSpec(name, f"VDA 5050 {name}", ("INSTANT",), (), ("NONE",)) for name in STANDARD_INSTANT
-)
+STANDARD_SPECS = tuple(ActionSpec(name, f"VDA 5050 {name}", ("INSTANT",), (), ("NONE",)) for name in STANDARD_INSTANT)
 _PERSON = ("person", "STRING", "who asked for it (technician)")
 SAFETY_ACTIONS = (
-    ActionSpec(EMERGENCY_STOP, "stop the motors at once and latch: FATAL error emergencyStop, no driving until "
-               "resetEmergencyStop", ("INSTANT",), (_PERSON,), ("NONE",)),
-    ActionSpec(RESET_EMERGENCY_STOP, "release the e-stop latch (from the fleet or the robot's own button); "
-               "the order continues", ("INSTANT",), (_PERSON,), ("NONE",), "'reset' once the base confirmed"),
-    ActionSpec(START_CHARGING, "VDA 5050 startCharging: close the charging relay at a dock; FINISHED once "
-               "the battery reports charging", ("INSTANT", "NODE"), (), ("NONE", "HARD")),
-    ActionSpec(STOP_CHARGING, "VDA 5050 stopCharging: open the charging relay (a new drive does it too)",
-               ("INSTANT", "NODE"), (), ("NONE", "HARD")),
+    ActionSpec(
+        EMERGENCY_STOP,
+        "stop the motors at once and latch: FATAL error emergencyStop, no driving until resetEmergencyStop",
+        ("INSTANT",),
+        (_PERSON,),
+        ("NONE",),
+    ),
+    ActionSpec(
+        RESET_EMERGENCY_STOP,
+        "release the e-stop latch (from the fleet or the robot's own button); the order continues",
+        ("INSTANT",),
+        (_PERSON,),
+        ("NONE",),
+        "'reset' once the base confirmed",
+    ),
+    ActionSpec(
+        START_CHARGING,
+        "VDA 5050 startCharging: close the charging relay at a dock; FINISHED once the battery reports charging",
+        ("INSTANT", "NODE"),
+        (),
+        ("NONE", "HARD"),
+    ),
+    ActionSpec(
+        STOP_CHARGING,
+        "VDA 5050 stopCharging: open the charging relay (a new drive does it too)",
+        ("INSTANT", "NODE"),
+        (),
+        ("NONE", "HARD"),
+    ),
 )
 
 
@@ -114,13 +156,30 @@ def build_factsheet(
             "navigationTypes": ["AUTONOMOUS"],
         },
         "physicalParameters": {
-            "speedMin": 0.0, "speedMax": speed_max_mps, "accelerationMax": 0.5, "decelerationMax": 1.0,
-            "heightMin": 1.2, "heightMax": 1.4, "width": 0.55, "length": 0.65,
+            "speedMin": 0.0,
+            "speedMax": speed_max_mps,
+            "accelerationMax": 0.5,
+            "decelerationMax": 1.0,
+            "heightMin": 1.2,
+            "heightMax": 1.4,
+            "width": 0.55,
+            "length": 0.65,
         },
         "protocolLimits": {
-            "maxStringLens": {"msgLen": 65536, "topicSerialLen": 64, "topicElemLen": 64, "idLen": 64, "idNumericalOnly": False},
+            "maxStringLens": {
+                "msgLen": 65536,
+                "topicSerialLen": 64,
+                "topicElemLen": 64,
+                "idLen": 64,
+                "idNumericalOnly": False,
+            },
             "maxArrayLens": {"order.nodes": 200, "order.edges": 199, "instantActions": 10},
-            "timing": {"minOrderInterval": 0.1, "minStateInterval": 0.2, "defaultStateInterval": 1.0, "visualizationInterval": 0.5},
+            "timing": {
+                "minOrderInterval": 0.1,
+                "minStateInterval": 0.2,
+                "defaultStateInterval": 1.0,
+                "visualizationInterval": 0.5,
+            },
         },
         "protocolFeatures": {
             "optionalParameters": [{"parameter": "order.nodes.nodePosition.theta", "support": "SUPPORTED"}],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -42,8 +42,8 @@ def parse_topic(name: str) -> tuple[str, str, str]:
 
 def utc_timestamp(now: datetime | None = None) -> str:
     """ISO 8601 UTC with milliseconds and 'Z', as the standard's examples show."""
-    now = now or datetime.now(timezone.utc)
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    now = now or datetime.now(UTC)
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 class HeaderIds:
@@ -335,7 +335,7 @@ class Factsheet(_Model):
     raw: dict[str, Any]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "factsheet") -> "Factsheet":
+    def from_dict(cls, data: dict[str, Any], where: str = "factsheet") -> Factsheet:
         try:
             return cls(manufacturer=data["manufacturer"], serialNumber=data["serialNumber"], raw=data)
         except KeyError as exc:

@@ -23,11 +23,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from hallfleet.protocol.elevator import (
+    STATE_PERIOD_S,
     ElevatorMessageError,
     ElevatorRequest,
     ElevatorStatus,
     RequestOutcome,
-    STATE_PERIOD_S,
     parse_topic,
     request_topic,
     state_topic,
@@ -245,7 +245,9 @@ def parse_elevator_spec(spec: str) -> tuple[str, list[int]]:
 class MqttElevatorRunner:
     """Drives SimElevators in wall time and bridges them to MQTT (paho-mqtt 2.x)."""
 
-    def __init__(self, elevators: Sequence[SimElevator], mqtt_url: str, *, time_scale: float = 1.0, tick_s: float = 0.05) -> None:
+    def __init__(
+        self, elevators: Sequence[SimElevator], mqtt_url: str, *, time_scale: float = 1.0, tick_s: float = 0.05
+    ) -> None:
         import paho.mqtt.client as mqtt  # adapter-only dependency
 
         self._mqtt = mqtt
@@ -339,13 +341,21 @@ class MqttElevatorRunner:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hallfleet_apps.sim.elevator", description=__doc__.splitlines()[0])
     parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
-    parser.add_argument("--elevator", action="append", type=parse_elevator_spec, required=True, help="ID:LEVELS, e.g. E1:1,2,3,4 (repeatable)")
+    parser.add_argument(
+        "--elevator",
+        action="append",
+        type=parse_elevator_spec,
+        required=True,
+        help="ID:LEVELS, e.g. E1:1,2,3,4 (repeatable)",
+    )
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--door-time-s", type=float, default=3.0)
     parser.add_argument("--travel-time-per-floor-s", type=float, default=4.0)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     if args.time_scale <= 0:
         parser.error("--time-scale must be > 0")
     elevators = [
@@ -360,7 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    log.info("elevator simulator: %s via %s, time scale %g", ", ".join(f"{e.elevator_id}{list(e.levels)}" for e in elevators), args.mqtt_url, args.time_scale)
+    log.info(
+        "elevator simulator: %s via %s, time scale %g",
+        ", ".join(f"{e.elevator_id}{list(e.levels)}" for e in elevators),
+        args.mqtt_url,
+        args.time_scale,
+    )
     runner.run()
     return 0
 

@@ -54,13 +54,18 @@ class TicketScript:
         number = f"{letter}{self._numbers[letter]:03d}"
         zone, services = ZONES[letter]
         if wait_min is None:
-            wait_min = (self.rng.uniform(17.0, 26.0) if self.rng.random() < self.long_wait_share
-                        else self.rng.uniform(3.0, 13.0))
+            wait_min = (
+                self.rng.uniform(17.0, 26.0)
+                if self.rng.random() < self.long_wait_share
+                else self.rng.uniform(3.0, 13.0)
+            )
         served_min = self.rng.uniform(3.0, 9.0)
         base = {"ticket": number, "service": self.rng.choice(services), "zone": zone}
-        return [self._at(issued_min, {**base, "event": "issued"}),
-                self._at(issued_min + wait_min, {"ticket": number, "event": "called"}),
-                self._at(issued_min + wait_min + served_min, {"ticket": number, "event": "finished"})]
+        return [
+            self._at(issued_min, {**base, "event": "issued"}),
+            self._at(issued_min + wait_min, {"ticket": number, "event": "called"}),
+            self._at(issued_min + wait_min + served_min, {"ticket": number, "event": "finished"}),
+        ]
 
     def _at(self, hall_min: float, body: dict) -> Scheduled:
         self._seq += 1
@@ -77,8 +82,9 @@ class TicketScript:
         return after_min + self.rng.expovariate(1.0 / self.mean_arrival_min)
 
 
-def run(base_url: str, time_scale: float, duration_min: float | None = None, seed: int | None = None,
-        timeout_s: float = 5.0) -> int:
+def run(
+    base_url: str, time_scale: float, duration_min: float | None = None, seed: int | None = None, timeout_s: float = 5.0
+) -> int:
     """Post every event at its time (tickets keep coming until ``duration_min`` hall minutes, or
     forever); returns the number of events the fleet manager accepted."""
     script = TicketScript(seed)
@@ -90,7 +96,9 @@ def run(base_url: str, time_scale: float, duration_min: float | None = None, see
     sent = 0
     with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
         while True:
-            while (duration_min is None or arrival_min <= duration_min) and (not queue or arrival_min * 60.0 <= queue[0].hall_s):
+            while (duration_min is None or arrival_min <= duration_min) and (
+                not queue or arrival_min * 60.0 <= queue[0].hall_s
+            ):
                 for item in script.ticket(arrival_min):
                     heapq.heappush(queue, item)
                 arrival_min = script.next_arrival_min(arrival_min)
@@ -115,10 +123,14 @@ def run(base_url: str, time_scale: float, duration_min: float | None = None, see
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hallfleet_apps.sim.queue_tickets", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m hallfleet_apps.sim.queue_tickets", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="the fleet manager")
     parser.add_argument("--time-scale", type=float, default=1.0, help="hall seconds per wall second")
-    parser.add_argument("--duration-min", type=float, default=None, help="stop issuing after this many hall minutes (default: never)")
+    parser.add_argument(
+        "--duration-min", type=float, default=None, help="stop issuing after this many hall minutes (default: never)"
+    )
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
     if args.time_scale <= 0:

@@ -108,8 +108,9 @@ class FloorPlan:
         self.waypoints.append({"id": wp_id, "level": self.level, "x": round(x, 3), "y": round(y, 3)})
         return wp_id
 
-    def lane(self, a: str, b: str, speed: float | None = None, width: float | None = None,
-             one_way: bool = False) -> None:
+    def lane(
+        self, a: str, b: str, speed: float | None = None, width: float | None = None, one_way: bool = False
+    ) -> None:
         lane: dict = {"from": a, "to": b}
         if one_way:
             lane["one_way"] = True
@@ -123,12 +124,30 @@ class FloorPlan:
         for a, b in zip(ids, ids[1:]):
             self.lane(a, b, speed, width)
 
-    def place(self, place_id: str, kind: str, zh: str, en: str, x: float, y: float, yaw: float,
-              attach_to: str, speed: float = 0.5) -> None:
+    def place(
+        self,
+        place_id: str,
+        kind: str,
+        zh: str,
+        en: str,
+        x: float,
+        y: float,
+        yaw: float,
+        attach_to: str,
+        speed: float = 0.5,
+    ) -> None:
         wp_id = self.wp(place_id, x, y)
-        self.places.append({"id": place_id, "kind": kind, "level": self.level, "name_zh": zh,
-                            "name_en": en, "pose": [round(x, 3), round(y, 3), round(yaw, 4)],
-                            "waypoint": wp_id})
+        self.places.append(
+            {
+                "id": place_id,
+                "kind": kind,
+                "level": self.level,
+                "name_zh": zh,
+                "name_en": en,
+                "pose": [round(x, 3), round(y, 3), round(yaw, 4)],
+                "waypoint": wp_id,
+            }
+        )
         self.lane(attach_to, wp_id, speed, 0.9)
 
 
@@ -144,7 +163,7 @@ def west_wing(fp: FloorPlan, door: tuple[float, float], spine_ys: list[float]) -
     fp.wall(9.7, 0, 10.0, HEIGHT_M)
     fp.clear(9.7, door[0], 10.0, door[1])
     fp.wall(0, 17.8, 3.1, 22.2)  # stair core between the shafts
-    for el_id, el in ELEVATORS.items():
+    for el in ELEVATORS.values():
         cy = el["car_y"]
         fp.wall(0, cy - 1.55, 3.1, cy - 1.25)  # shaft south wall
         fp.wall(0, cy + 1.25, 3.1, cy + 1.55)  # shaft north wall
@@ -157,8 +176,17 @@ def west_wing(fp: FloorPlan, door: tuple[float, float], spine_ys: list[float]) -
         cy = el["car_y"]
         car = fp.wp(f"car-{el_id}-L{fp.level}", CAR_X, cy)
         lobby = f"lobby-{el_id}-L{fp.level}"
-        fp.place(lobby, "elevator_lobby", f"{el_id} 电梯厅 {fp.level}楼",
-                 f"Elevator {el_id} Lobby, Level {fp.level}", LOBBY_X, cy, W, spine[cy], speed=0.8)
+        fp.place(
+            lobby,
+            "elevator_lobby",
+            f"{el_id} 电梯厅 {fp.level}楼",
+            f"Elevator {el_id} Lobby, Level {fp.level}",
+            LOBBY_X,
+            cy,
+            W,
+            spine[cy],
+            speed=0.8,
+        )
         fp.lane(f"wp-L{fp.level}-{lobby}", car, 0.5, 1.2)
     return spine
 
@@ -169,26 +197,22 @@ def level1() -> FloorPlan:
     fp.clear(51.0, 0, 57.0, WALL_M)  # main entrance (glass doors) on the south side
     spine = west_wing(fp, (18.5, 21.5), [5.0, 7.0, 9.0, 28.0, 30.0, 32.0, 34.0])
     for i, y in enumerate((5.0, 7.0, 9.0), start=1):
-        fp.place(f"dock-{i}", "charging_dock", f"充电桩 {i}", f"Charging Dock {i}", 1.0, y, W,
-                 spine[y])
+        fp.place(f"dock-{i}", "charging_dock", f"充电桩 {i}", f"Charging Dock {i}", 1.0, y, W, spine[y])
     for i, y in enumerate((28.0, 30.0, 32.0, 34.0), start=1):
-        fp.place(f"park-{i}", "parking", f"机器人停车位 {i}", f"Robot Parking {i}", 8.6, y, E,
-                 spine[y])
+        fp.place(f"park-{i}", "parking", f"机器人停车位 {i}", f"Robot Parking {i}", 8.6, y, E, spine[y])
 
     # counters: north (zones A, B), south (C, D + pickup), east (E, F)
     fp.wall(11.0, 33.0, WIDTH_M, 33.6)
     fp.wall(11.0, 6.4, 49.6, 7.0)
     fp.wall(56.4, 11.0, 57.0, 29.0)
-    windows = [(zone, n, zh, en) for zone, count, zh, en in WINDOW_ZONES
-               for n in range(1, count + 1)]
+    windows = [(zone, n, zh, en) for zone, count, zh, en in WINDOW_ZONES for n in range(1, count + 1)]
     north = windows[:24]
     south = windows[24:42]
     east = windows[42:]
 
     def win(zone: str, n: int, zh: str, en: str, x: float, y: float, yaw: float, at: str) -> None:
         code = f"{zone}{n:02d}"
-        fp.place(f"win-{code}", "service_window", f"{zone}区 {zh} {code}",
-                 f"Zone {zone} {en} {code}", x, y, yaw, at)
+        fp.place(f"win-{code}", "service_window", f"{zone}区 {zh} {code}", f"Zone {zone} {en} {code}", x, y, yaw, at)
 
     hall_speed, hall_width = 0.8, 1.5
     # aisles: nodes keyed by their position along the aisle, chained in order at the end
@@ -205,8 +229,9 @@ def level1() -> FloorPlan:
         win(zone, n, zh, en, x, 7.8, S, south_aisle[x])
     for k, x in enumerate((47.0, 48.9), start=1):
         south_aisle[x] = fp.wp(f"s-pickup-{k}", x, 9.5)
-        fp.place(f"pickup-{k}", "pickup_window", f"出件窗口 {k}", f"Result Pickup Window {k}",
-                 x, 7.8, S, south_aisle[x])
+        fp.place(
+            f"pickup-{k}", "pickup_window", f"出件窗口 {k}", f"Result Pickup Window {k}", x, 7.8, S, south_aisle[x]
+        )
     for i, (zone, n, zh, en) in enumerate(east):
         y = round(12.0 + 1.25 * i, 3)
         east_aisle[y] = fp.wp(f"e-{zone}{n:02d}", 54.0, y)
@@ -239,10 +264,10 @@ def level1() -> FloorPlan:
         for y in rows:
             fp.wall(left[0], y, left[1], y + 0.45)
             fp.wall(right[0], y, right[1], y + 0.45)
-        fp.place(f"wait-{zone}", "waiting_zone", f"{zone}区 等候区", f"Waiting Zone {zone}",
-                 px, py, yaw, center[node_x])
-    fp.place("ticket-1", "queue_ticket_area", "取号区", "Queue Ticket Area", 51.0, 12.5, E,
-             "wp-L1-e-E01")
+        fp.place(
+            f"wait-{zone}", "waiting_zone", f"{zone}区 等候区", f"Waiting Zone {zone}", px, py, yaw, center[node_x]
+        )
+    fp.place("ticket-1", "queue_ticket_area", "取号区", "Queue Ticket Area", 51.0, 12.5, E, "wp-L1-e-E01")
     fp.wall(50.4, 10.8, 51.6, 11.3)  # ticket machines
     return fp
 
@@ -268,8 +293,7 @@ def upper(level: int) -> FloorPlan:
     for dept_id, zh, en, room in DEPARTMENTS.get(level, []):
         x = door_xs[int(room[1]) - 1]
         north = room[0] == "N"
-        fp.place(dept_id, "department", zh, en, x, 24.0 if north else 16.0, N if north else S,
-                 corridor[x])
+        fp.place(dept_id, "department", zh, en, x, 24.0 if north else 16.0, N if north else S, corridor[x])
     return fp
 
 
@@ -317,9 +341,19 @@ def building_yaml(plans: list[FloorPlan]) -> str:
     ]
     for fp in plans:
         zh, en, elev = FLOOR_NAMES[fp.level]
-        out.append("  - " + _flow({"level": fp.level, "map_id": f"floor{fp.level}",
-                                   "map": f"floor{fp.level}.yaml", "elevation_m": elev,
-                                   "name_zh": zh, "name_en": en}))
+        out.append(
+            "  - "
+            + _flow(
+                {
+                    "level": fp.level,
+                    "map_id": f"floor{fp.level}",
+                    "map": f"floor{fp.level}.yaml",
+                    "elevation_m": elev,
+                    "name_zh": zh,
+                    "name_en": en,
+                }
+            )
+        )
     out += ["", "elevators:"]
     levels = [fp.level for fp in plans]
     for el_id, el in ELEVATORS.items():

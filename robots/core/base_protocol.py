@@ -138,8 +138,9 @@ def _encode_payload(msg: Message) -> bytes:
     if isinstance(msg, Heartbeat):
         return struct.pack(msg.FORMAT, msg.seq & 0xFFFFFFFF)
     if isinstance(msg, Odometry):
-        return struct.pack(msg.FORMAT, msg.x_m, msg.y_m, msg.yaw_rad, msg.linear_mps,
-                           msg.angular_radps, msg.stamp_ms & 0xFFFFFFFF)
+        return struct.pack(
+            msg.FORMAT, msg.x_m, msg.y_m, msg.yaw_rad, msg.linear_mps, msg.angular_radps, msg.stamp_ms & 0xFFFFFFFF
+        )
     return struct.pack(msg.FORMAT, *(getattr(msg, f.name) for f in fields(msg)))
 
 
@@ -160,8 +161,7 @@ def encode(msg: Message) -> bytes:
         raise TypeError(f"encode: {type(msg).__name__} is not a base protocol message")
     payload = _encode_payload(msg)
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ValueError(f"encode: {type(msg).__name__} payload of {len(payload)} bytes exceeds "
-                         f"{MAX_PAYLOAD_BYTES}")
+        raise ValueError(f"encode: {type(msg).__name__} payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     body = bytes((len(payload), msg.TYPE_ID)) + payload
     return bytes((START_BYTE,)) + body + crc16_ccitt_false(body).to_bytes(2, "big")
 
@@ -200,8 +200,8 @@ class FrameDecoder:
             total = HEADER_BYTES + length + CRC_BYTES
             if len(buf) < total:
                 break
-            body = bytes(buf[1:HEADER_BYTES + length])
-            crc = int.from_bytes(buf[total - CRC_BYTES:total], "big")
+            body = bytes(buf[1 : HEADER_BYTES + length])
+            crc = int.from_bytes(buf[total - CRC_BYTES : total], "big")
             if crc != crc16_ccitt_false(body):
                 self.crc_errors += 1
                 del buf[0]  # resync: the real frame may start inside this one

@@ -55,7 +55,9 @@ class CompartmentBank:
         try:
             return self.compartments[compartment_id]
         except KeyError:
-            raise CompartmentError(f"compartment {compartment_id} does not exist (1..{len(self.compartments)})") from None
+            raise CompartmentError(
+                f"compartment {compartment_id} does not exist (1..{len(self.compartments)})"
+            ) from None
 
     def prepare(self, compartment_id: int, delivery_id: str, kind: HandoverKind, pin_hash: str) -> None:
         """Arm the compartment for the next hand-over (fleet order action)."""
@@ -70,7 +72,9 @@ class CompartmentBank:
         """Check the PIN; on success the door may open. Raises CompartmentError otherwise."""
         c = self.get(compartment_id)
         if c.blocked:
-            raise CompartmentError(f"compartment {compartment_id} is blocked after {MAX_FAILED_PINS} wrong PINs; call a technician")
+            raise CompartmentError(
+                f"compartment {compartment_id} is blocked after {MAX_FAILED_PINS} wrong PINs; call a technician"
+            )
         if c.handover is None:
             raise CompartmentError(f"compartment {compartment_id} is not expecting a hand-over here")
         if not verify_pin(pin, c.handover.pin_hash):

@@ -18,9 +18,15 @@ _REPEAT = re.compile(r"再说一遍|再说一次|没听清|重复一下|请重�
 _GREETING = re.compile(r"^\s*(你好|您好|hello|hi|good (morning|afternoon))[\s!！。.,，]*$", re.I)
 _THANKS = re.compile(r"^\s*(谢谢|多谢|thanks?( you)?)[\s!！。.,，]*$", re.I)
 
-GREETING = {ZH: "您好！我是导览机器人，请问您要办理什么业务？", EN: "Hello! I am the guide robot. Which service are you here for?"}
+GREETING = {
+    ZH: "您好！我是导览机器人，请问您要办理什么业务？",
+    EN: "Hello! I am the guide robot. Which service are you here for?",
+}
 THANKS = {ZH: "不客气，祝您办事顺利！", EN: "You are welcome. Good luck with your application!"}
-NOTHING_YET = {ZH: "我还没有回答过您的问题，请问您想了解什么？", EN: "I have not answered anything yet. What would you like to know?"}
+NOTHING_YET = {
+    ZH: "我还没有回答过您的问题，请问您想了解什么？",
+    EN: "I have not answered anything yet. What would you like to know?",
+}
 
 
 class KnowledgeAnswer(Protocol):

@@ -38,19 +38,28 @@ def advance(pose: Pose, linear_mps: float, angular_radps: float, dt_s: float) ->
     dyaw = angular_radps * dt_s
     if abs(dyaw) < 1e-9:
         distance_m = linear_mps * dt_s
-        return Pose(pose.x_m + distance_m * math.cos(pose.yaw_rad), pose.y_m + distance_m * math.sin(pose.yaw_rad),
-                    wrap_angle(pose.yaw_rad + dyaw))
+        return Pose(
+            pose.x_m + distance_m * math.cos(pose.yaw_rad),
+            pose.y_m + distance_m * math.sin(pose.yaw_rad),
+            wrap_angle(pose.yaw_rad + dyaw),
+        )
     radius_m = linear_mps / angular_radps
     yaw1 = pose.yaw_rad + dyaw
-    return Pose(pose.x_m + radius_m * (math.sin(yaw1) - math.sin(pose.yaw_rad)),
-                pose.y_m - radius_m * (math.cos(yaw1) - math.cos(pose.yaw_rad)),
-                wrap_angle(yaw1))
+    return Pose(
+        pose.x_m + radius_m * (math.sin(yaw1) - math.sin(pose.yaw_rad)),
+        pose.y_m - radius_m * (math.cos(yaw1) - math.cos(pose.yaw_rad)),
+        wrap_angle(yaw1),
+    )
 
 
 def compose(base: Pose, local: Pose) -> Pose:
     """base ⊕ local: express a pose given in ``base``'s frame in base's parent frame."""
     c, s = math.cos(base.yaw_rad), math.sin(base.yaw_rad)
-    return Pose(base.x_m + c * local.x_m - s * local.y_m, base.y_m + s * local.x_m + c * local.y_m, wrap_angle(base.yaw_rad + local.yaw_rad))
+    return Pose(
+        base.x_m + c * local.x_m - s * local.y_m,
+        base.y_m + s * local.x_m + c * local.y_m,
+        wrap_angle(base.yaw_rad + local.yaw_rad),
+    )
 
 
 def inverse(p: Pose) -> Pose:
@@ -85,7 +94,7 @@ class PathFollower:
 
     def remaining_m(self, pose: Pose) -> float:
         x, y = self.waypoints[self.index]
-        rest = sum(math.dist(a, b) for a, b in zip(self.waypoints[self.index:], self.waypoints[self.index + 1:]))
+        rest = sum(math.dist(a, b) for a, b in zip(self.waypoints[self.index :], self.waypoints[self.index + 1 :]))
         return math.hypot(x - pose.x_m, y - pose.y_m) + rest
 
     def command(self, pose: Pose, period_s: float | None = None) -> Command:

@@ -25,8 +25,9 @@ class CommandHistory:
         while self._commands and self._commands[0][0] < sent_s - self.horizon_s:
             self._commands.popleft()
 
-    def predict(self, pose: Pose, measured_s: float, velocity: tuple[float, float], now_s: float,
-                time_scale: float = 1.0) -> Pose:
+    def predict(
+        self, pose: Pose, measured_s: float, velocity: tuple[float, float], now_s: float, time_scale: float = 1.0
+    ) -> Pose:
         """``pose`` measured at ``measured_s`` while moving at ``velocity`` (linear, angular), at ``now_s``.
 
         Each command is assumed to act from when it was sent; ``time_scale`` turns wall seconds into

@@ -15,7 +15,7 @@ class SpeakerError(RuntimeError):
 
 
 def normalize_speech_language(language: str) -> str:
-    """"" / "zh" / "zh_CN" / "cmn" -> "zh-CN"; "en" / "en-US" / "en-GB" -> "en"; else SpeakerError."""
+    """ "" / "zh" / "zh_CN" / "cmn" -> "zh-CN"; "en" / "en-US" / "en-GB" -> "en"; else SpeakerError."""
     lang = (language or "").strip().lower().replace("_", "-")
     if lang in ("", "zh", "cmn", "zh-cn", "zh-hans") or lang.startswith("zh-"):
         return ZH_CN

@@ -21,8 +21,8 @@ from hallfleet.protocol.vda5050 import (
     EdgeState,
     Error,
     ErrorReference,
-    Information,
     InfoReference,
+    Information,
     Load,
     Node,
     NodeState,
@@ -122,7 +122,9 @@ class VehicleCore:
 
     def _accept_update(self, order: Order) -> bool:
         if order.orderUpdateId < self.order_update_id:
-            self._reject("orderUpdateError", f"orderUpdateId {order.orderUpdateId} is older than {self.order_update_id}", order)
+            self._reject(
+                "orderUpdateError", f"orderUpdateId {order.orderUpdateId} is older than {self.order_update_id}", order
+            )
             return False
         if order.orderUpdateId == self.order_update_id:
             return True  # a resent update: nothing new (VDA 5050 6.6.2)
@@ -207,24 +209,33 @@ class VehicleCore:
         if pos is None:
             return False
         deviation = pos.allowedDeviationXY or self.allowed_deviation_m
-        return pos.mapId == self.position.map_id and math.dist((pos.x, pos.y), (self.position.x_m, self.position.y_m)) <= deviation
+        return (
+            pos.mapId == self.position.map_id
+            and math.dist((pos.x, pos.y), (self.position.x_m, self.position.y_m)) <= deviation
+        )
 
     def has_active_order(self) -> bool:
         """True while nodes remain or any order action has not ended."""
-        return bool(self.node_states) or self._drive_in_progress is not None or any(
-            s.actionStatus not in _FINAL for s in self.action_states.values()
+        return (
+            bool(self.node_states)
+            or self._drive_in_progress is not None
+            or any(s.actionStatus not in _FINAL for s in self.action_states.values())
         )
 
     def _all_actions(self) -> list[Action]:
-        return [a for n in self.node_states for a in n.actions] + [a for e in self.edge_states for a in e.actions] + list(
-            self._pending_actions
+        return (
+            [a for n in self.node_states for a in n.actions]
+            + [a for e in self.edge_states for a in e.actions]
+            + list(self._pending_actions)
         )
 
     def _reach(self, node: Node) -> None:
         self.last_node_id, self.last_node_sequence_id = node.nodeId, node.sequenceId
         if node.nodePosition is not None:
             p = node.nodePosition
-            self.position = VehiclePosition(p.x, p.y, p.theta if p.theta is not None else self.position.yaw_rad, p.mapId)
+            self.position = VehiclePosition(
+                p.x, p.y, p.theta if p.theta is not None else self.position.yaw_rad, p.mapId
+            )
         self.edge_states = [e for e in self.edge_states if e.sequenceId > node.sequenceId]
         if node.released:
             self._queue_node_actions(node)
@@ -242,9 +253,10 @@ class VehicleCore:
             return None
         if self._pending_actions:
             action = self._pending_actions[0]
-            blocking = any(
-                self.action_states[a].actionStatus not in _FINAL for a in self._running if a in self.action_states
-            ) and action.blockingType == BlockingType.HARD
+            blocking = (
+                any(self.action_states[a].actionStatus not in _FINAL for a in self._running if a in self.action_states)
+                and action.blockingType == BlockingType.HARD
+            )
             if blocking:
                 return None
             self._pending_actions.pop(0)
@@ -382,7 +394,9 @@ class VehicleCore:
     def set_info(self, info_type: str, description: str, references: dict[str, str] | None = None) -> None:
         self.information = [i for i in self.information if i.infoType != info_type]
         refs = [InfoReference(referenceKey=k, referenceValue=v) for k, v in (references or {}).items()] or None
-        self.information.append(Information(infoType=info_type, infoLevel="INFO", infoDescription=description, infoReferences=refs))
+        self.information.append(
+            Information(infoType=info_type, infoLevel="INFO", infoDescription=description, infoReferences=refs)
+        )
 
     def _estop_field(self) -> str:
         if not self.e_stop:
@@ -406,7 +420,9 @@ class VehicleCore:
                 NodeState(nodeId=n.nodeId, sequenceId=n.sequenceId, released=n.released, nodePosition=n.nodePosition)
                 for n in self.node_states
             ],
-            edgeStates=[EdgeState(edgeId=e.edgeId, sequenceId=e.sequenceId, released=e.released) for e in self.edge_states],
+            edgeStates=[
+                EdgeState(edgeId=e.edgeId, sequenceId=e.sequenceId, released=e.released) for e in self.edge_states
+            ],
             agvPosition=AgvPosition(
                 x=self.position.x_m, y=self.position.y_m, theta=self.position.yaw_rad, mapId=self.position.map_id
             ),
@@ -414,7 +430,9 @@ class VehicleCore:
             loads=list(self.loads),
             actionStates=list(self.action_states.values()),
             batteryState=BatteryState(
-                batteryCharge=round(self.battery_charge_pct, 1), batteryVoltage=self.battery_voltage_v, charging=self.charging
+                batteryCharge=round(self.battery_charge_pct, 1),
+                batteryVoltage=self.battery_voltage_v,
+                charging=self.charging,
             ),
             errors=list(self.errors),
             information=list(self.information) or None,

@@ -42,7 +42,9 @@ class MqttVehicleLink:
 
     def stop(self) -> None:
         if self.connected:
-            info = self.client.publish(self.topic("connection"), v.encode(self._connection(v.ConnectionState.OFFLINE)), qos=1, retain=True)
+            info = self.client.publish(
+                self.topic("connection"), v.encode(self._connection(v.ConnectionState.OFFLINE)), qos=1, retain=True
+            )
             try:
                 info.wait_for_publish(timeout=2.0)
             except (RuntimeError, ValueError):
@@ -52,8 +54,11 @@ class MqttVehicleLink:
 
     def _connection(self, state: v.ConnectionState) -> v.Connection:
         return v.Connection(
-            headerId=self.headers.next("connection"), timestamp=v.utc_timestamp(),
-            manufacturer=self.manufacturer, serialNumber=self.serial_number, connectionState=state,
+            headerId=self.headers.next("connection"),
+            timestamp=v.utc_timestamp(),
+            manufacturer=self.manufacturer,
+            serialNumber=self.serial_number,
+            connectionState=state,
         )
 
     def _handle_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
@@ -62,7 +67,9 @@ class MqttVehicleLink:
             return
         self.connected = True
         client.subscribe([(self.topic("order"), 1), (self.topic("instantActions"), 1)])
-        client.publish(self.topic("connection"), v.encode(self._connection(v.ConnectionState.ONLINE)), qos=1, retain=True)
+        client.publish(
+            self.topic("connection"), v.encode(self._connection(v.ConnectionState.ONLINE)), qos=1, retain=True
+        )
         self._on_connected()
 
     def _handle_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
@@ -76,5 +83,7 @@ class MqttVehicleLink:
             self._on_invalid(str(exc))
 
     def publish(self, kind: str, message: v._Model | dict, qos: int = 0, retain: bool = False) -> None:
-        payload = v.encode(message) if isinstance(message, v._Model) else v.json.dumps(message, ensure_ascii=False).encode()
+        payload = (
+            v.encode(message) if isinstance(message, v._Model) else v.json.dumps(message, ensure_ascii=False).encode()
+        )
         self.client.publish(self.topic(kind), payload, qos=qos, retain=retain)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import serial
 
@@ -28,14 +29,24 @@ class SerialMotorBase:
     once per silent period); after reopen_after_silent_s the port is closed and reopened.
     """
 
-    def __init__(self, url: str, on_message: MessageCallback | None = None, *,
-                 baudrate: int = 115200, heartbeat_period_s: float = 0.1,
-                 silent_after_s: float = 1.0, backoff_min_s: float = 0.1,
-                 backoff_max_s: float = 2.0, reopen_after_silent_s: float = 3.0,
-                 read_timeout_s: float = 0.05, motion_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_message: MessageCallback | None = None,
+        *,
+        baudrate: int = 115200,
+        heartbeat_period_s: float = 0.1,
+        silent_after_s: float = 1.0,
+        backoff_min_s: float = 0.1,
+        backoff_max_s: float = 2.0,
+        reopen_after_silent_s: float = 3.0,
+        read_timeout_s: float = 0.05,
+        motion_timeout_s: float | None = None,
+    ) -> None:
         if not url:
-            raise ValueError("SerialMotorBase: serial url is empty (expected a device path, "
-                             "pty symlink or socket://host:port)")
+            raise ValueError(
+                "SerialMotorBase: serial url is empty (expected a device path, pty symlink or socket://host:port)"
+            )
         self.url = url
         self.on_message = on_message
         self._baudrate = baudrate
@@ -147,8 +158,9 @@ class SerialMotorBase:
 
     def _open(self) -> bool:
         try:
-            port = serial.serial_for_url(self.url, baudrate=self._baudrate,
-                                         timeout=self._read_timeout_s, write_timeout=0.5)
+            port = serial.serial_for_url(
+                self.url, baudrate=self._baudrate, timeout=self._read_timeout_s, write_timeout=0.5
+            )
             port.reset_input_buffer()  # bytes queued while nobody listened are stale
         except (serial.SerialException, OSError, ValueError) as exc:
             self.open_failures += 1
@@ -219,8 +231,11 @@ class SerialMotorBase:
     def _heartbeat_loop(self) -> None:
         while not self._closed.wait(self._heartbeat_period_s):
             last_motion_s = self._last_motion_s
-            if (self._motion_timeout_s is not None and last_motion_s is not None
-                    and time.monotonic() - last_motion_s > self._motion_timeout_s):
+            if (
+                self._motion_timeout_s is not None
+                and last_motion_s is not None
+                and time.monotonic() - last_motion_s > self._motion_timeout_s
+            ):
                 self.send(VelocityCmd(0.0, 0.0))  # the motion command expired: stop, once
             if self._heartbeat_enabled.is_set() and self.connected:
                 if self.send(Heartbeat(self._seq)):

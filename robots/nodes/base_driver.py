@@ -10,8 +10,6 @@ the nav2 multi-robot convention), built from the same Odometry message so frames
 All protocol and link logic lives in robots.core.base_protocol and robots.drivers.serial_base.
 """
 
-import hallfleet.ros_env  # noqa: F401  (loopback-only DDS, before rclpy)
-
 import math
 from typing import Any
 
@@ -21,16 +19,17 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Quaternion, Twist
 from hall_interfaces.msg import LockCommand, LockStates
 from nav_msgs.msg import Odometry as OdometryMsg
-from rclpy.node import Node
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool
 from tf2_msgs.msg import TFMessage
 
+import hallfleet.ros_env  # noqa: F401  (loopback-only DDS, before rclpy)
 from robots.core import base_protocol as bp
 from robots.drivers.serial_base import SerialMotorBase
-from robots.nodes.qos import LATCHED, LATEST
 from robots.nodes.conversions import odometry_to_tf
+from robots.nodes.qos import LATCHED, LATEST
 
 _POSE_VARIANCE = 0.01
 _TWIST_VARIANCE = 0.001
@@ -65,8 +64,9 @@ def battery_to_msg(battery: bp.Battery, stamp: Any, frame_id: str) -> BatterySta
     msg.header.frame_id = frame_id
     msg.voltage = float(battery.voltage_v)
     msg.percentage = float(min(1.0, max(0.0, battery.percentage)))
-    msg.power_supply_status = (BatteryState.POWER_SUPPLY_STATUS_CHARGING if battery.charging
-                               else BatteryState.POWER_SUPPLY_STATUS_DISCHARGING)
+    msg.power_supply_status = (
+        BatteryState.POWER_SUPPLY_STATUS_CHARGING if battery.charging else BatteryState.POWER_SUPPLY_STATUS_DISCHARGING
+    )
     msg.power_supply_technology = BatteryState.POWER_SUPPLY_TECHNOLOGY_LION
     msg.present = True
     for name in ("current", "charge", "capacity", "design_capacity", "temperature"):
@@ -90,8 +90,9 @@ def lock_command_to_cmd(cmd: LockCommand) -> bp.LockCmd:
     return bp.LockCmd(compartment_id=int(cmd.compartment_id), locked=bool(cmd.locked))
 
 
-def diagnostics_status(name: str, hardware_id: str, stats: dict[str, Any],
-                       base_status: bp.Status | None) -> DiagnosticStatus:
+def diagnostics_status(
+    name: str, hardware_id: str, stats: dict[str, Any], base_status: bp.Status | None
+) -> DiagnosticStatus:
     """ERROR when the port is closed, WARN when the line is silent or the base is e-stopped."""
     status = DiagnosticStatus(name=name, hardware_id=hardware_id)
     if not stats["connected"]:
@@ -100,14 +101,18 @@ def diagnostics_status(name: str, hardware_id: str, stats: dict[str, Any],
         status.level, status.message = DiagnosticStatus.WARN, "motor base line silent"
     elif base_status is not None and (base_status.estop or base_status.bumper or not base_status.heartbeat_ok):
         status.level = DiagnosticStatus.WARN
-        status.message = ("emergency stop engaged" if base_status.estop
-                          else "bumper pressed" if base_status.bumper else "base watchdog tripped")
+        status.message = (
+            "emergency stop engaged"
+            if base_status.estop
+            else "bumper pressed"
+            if base_status.bumper
+            else "base watchdog tripped"
+        )
     else:
         status.level, status.message = DiagnosticStatus.OK, "ok"
     values = dict(stats)
     if base_status is not None:
-        values.update(estop=base_status.estop, bumper=base_status.bumper,
-                      heartbeat_ok=base_status.heartbeat_ok)
+        values.update(estop=base_status.estop, bumper=base_status.bumper, heartbeat_ok=base_status.heartbeat_ok)
     status.values = [KeyValue(key=k, value="" if v is None else str(v)) for k, v in values.items()]
     return status
 
@@ -123,12 +128,18 @@ class BaseDriverNode(Node):
         url = self.declare_parameter("serial_url", serial_url or "").value
         self._odom_frame = self.declare_parameter("odom_frame_id", "odom").value
         self._base_frame = self.declare_parameter("base_frame_id", "base_link").value
-        cmd_vel_timeout_s = float(self.declare_parameter(
-            "cmd_vel_timeout_s", 0.3,
-            ParameterDescriptor(description="a cmd_vel not renewed within this stops the base [s, wall]")).value)
+        cmd_vel_timeout_s = float(
+            self.declare_parameter(
+                "cmd_vel_timeout_s",
+                0.3,
+                ParameterDescriptor(description="a cmd_vel not renewed within this stops the base [s, wall]"),
+            ).value
+        )
         if not url:
-            raise ValueError(f"{self.get_fully_qualified_name()}: parameter serial_url is empty; "
-                             "set it to the motor base port (device, pty link or socket://)")
+            raise ValueError(
+                f"{self.get_fully_qualified_name()}: parameter serial_url is empty; "
+                "set it to the motor base port (device, pty link or socket://)"
+            )
         self._odom_pub = self.create_publisher(OdometryMsg, "odom", 10)
         self._tf_pub = self.create_publisher(TFMessage, "tf", 100)
         self._battery_pub = self.create_publisher(BatteryState, "battery_state", 10)
@@ -180,14 +191,14 @@ class BaseDriverNode(Node):
 
     def _on_lock_command(self, cmd: LockCommand) -> None:
         if not self.base.send(lock_command_to_cmd(cmd)):
-            self.get_logger().warning(f"lock command for compartment {cmd.compartment_id} dropped: "
-                                      "motor base not connected")
+            self.get_logger().warning(
+                f"lock command for compartment {cmd.compartment_id} dropped: motor base not connected"
+            )
 
     def _publish_diagnostics(self) -> None:
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
-        array.status = [diagnostics_status(self._diag_name, self.base.url, self.base.stats(),
-                                           self._base_status)]
+        array.status = [diagnostics_status(self._diag_name, self.base.url, self.base.stats(), self._base_status)]
         self._diag_pub.publish(array)
 
 

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import threading
 
-import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from hall_interfaces.msg import CompartmentState, LockCommand
 from hall_interfaces.srv import LockCompartment, PrepareHandover, UnlockCompartment
-from rclpy.node import Node
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
 
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from robots.core.compartments import Compartment, CompartmentBank, CompartmentError, HandoverKind
 
 
 class CompartmentsNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("compartments", **kwargs)
-        self.declare_parameter("compartment_count", 4, ParameterDescriptor(description="lockable compartments on this robot"))
+        self.declare_parameter(
+            "compartment_count", 4, ParameterDescriptor(description="lockable compartments on this robot")
+        )
         self.bank = CompartmentBank(self.get_parameter("compartment_count").value)
         self._lock = threading.Lock()
         self._state_pub = self.create_publisher(CompartmentState, "compartments", 10)
@@ -60,7 +62,9 @@ class CompartmentsNode(Node):
     def _on_prepare(self, request, response):
         with self._lock:
             try:
-                self.bank.prepare(request.compartment_id, request.delivery_id, HandoverKind(request.kind), request.pin_hash)
+                self.bank.prepare(
+                    request.compartment_id, request.delivery_id, HandoverKind(request.kind), request.pin_hash
+                )
                 response.success, response.message = True, "ready"
                 self._publish(self.bank.get(request.compartment_id))
             except (CompartmentError, ValueError) as exc:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from hall_interfaces.srv import AskQuestion, Speak
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rcl_interfaces.msg import ParameterDescriptor
 from std_msgs.msg import String
 
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from hallfleet.knowledge import KnowledgeBase
 from robots.core.dialogue import Dialogue, Reply
 
@@ -26,8 +26,11 @@ DEFAULT_KNOWLEDGE = Path(__file__).resolve().parents[2] / "maps" / "demo_hall" /
 class DialogueNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("dialogue", **kwargs)
-        self.declare_parameter("knowledge_file", str(DEFAULT_KNOWLEDGE),
-                               ParameterDescriptor(description="the hall's service-item knowledge base (YAML)"))
+        self.declare_parameter(
+            "knowledge_file",
+            str(DEFAULT_KNOWLEDGE),
+            ParameterDescriptor(description="the hall's service-item knowledge base (YAML)"),
+        )
         self.declare_parameter("speak_timeout_s", 30.0, ParameterDescriptor(description="longest wait for speech [s]"))
         self.dialogue = Dialogue(KnowledgeBase.load(self.get_parameter("knowledge_file").value))
         self._lock = threading.Lock()

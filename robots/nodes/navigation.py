@@ -15,24 +15,21 @@ from __future__ import annotations
 import threading
 import time
 
-import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist
 from hall_interfaces.action import Navigate
 from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rcl_interfaces.msg import ParameterDescriptor
 from std_msgs.msg import String
 from tf2_msgs.msg import TFMessage
 
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from robots.core.path_follower import PathFollower, Pose, compose, inverse
 from robots.core.pose_prediction import CommandHistory
+from robots.nodes.conversions import odometry_to_pose, pose2d, pose_to_stamped, pose_to_transform, quaternion_to_yaw
 from robots.nodes.qos import LATCHED, LATEST
-from robots.nodes.conversions import (odometry_to_pose, pose2d, pose_to_stamped, pose_to_transform,
-                                      quaternion_to_yaw)
-
-
 
 FEEDBACK_PERIOD_S = 0.5  # Navigate feedback period [s, wall]; the control loop runs at control_rate_hz
 
@@ -71,10 +68,16 @@ class NavigationNode(Node):
         self._tf_pub = self.create_publisher(TFMessage, "tf", 100)
         self.create_timer(1.0 / gp("tf_rate_hz"), self._publish_tf)
         self.create_subscription(Odometry, "odom", self._on_odom, LATEST, callback_group=group)
-        self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10, callback_group=group)
+        self.create_subscription(
+            PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10, callback_group=group
+        )
         self._server = ActionServer(
-            self, Navigate, "navigate", execute_callback=self._execute,
-            goal_callback=lambda _g: GoalResponse.ACCEPT, cancel_callback=lambda _g: CancelResponse.ACCEPT,
+            self,
+            Navigate,
+            "navigate",
+            execute_callback=self._execute,
+            goal_callback=lambda _g: GoalResponse.ACCEPT,
+            cancel_callback=lambda _g: CancelResponse.ACCEPT,
             callback_group=group,
         )
         self._map_pub.publish(String(data=self.map_id))
@@ -124,8 +127,9 @@ class NavigationNode(Node):
             if self._offset is None or self._odom is None:
                 return None, float("inf")
             age_s = max(0.0, now_s - self._odom_stamp_s)
-            odom_now = self._commands.predict(self._odom, now_s - min(age_s, self._stale_odom_s), self._odom_velocity,
-                                              now_s, self._time_scale)
+            odom_now = self._commands.predict(
+                self._odom, now_s - min(age_s, self._stale_odom_s), self._odom_velocity, now_s, self._time_scale
+            )
             return compose(self._offset, odom_now), age_s
 
     # -- path following
@@ -156,8 +160,9 @@ class NavigationNode(Node):
             if pose is None or age_s > self._stale_odom_s:
                 if pose is not None:
                     self._stop()
-                    self.get_logger().warning(f"odometry is {age_s:.2f} s old: holding still until it is fresh",
-                                              throttle_duration_sec=5.0)
+                    self.get_logger().warning(
+                        f"odometry is {age_s:.2f} s old: holding still until it is fresh", throttle_duration_sec=5.0
+                    )
                 time.sleep(period_s)
                 last_s = time.monotonic()
                 continue

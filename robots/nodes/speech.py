@@ -4,8 +4,6 @@ Names are relative so the node lives in its robot's namespace (/<robot_id>/speak
 does not spin: the robot process adds the node to its own executor. `main()` runs it alone.
 """
 
-import hallfleet.ros_env  # noqa: F401  (must precede rclpy: loopback-only DDS)
-
 import argparse
 import itertools
 import sys
@@ -15,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
+from hall_interfaces.srv import Speak
 from rclpy.context import Context
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from hall_interfaces.srv import Speak
+import hallfleet.ros_env  # noqa: F401  (must precede rclpy: loopback-only DDS)
 from robots.core.speech import Speaker, SpeakerError, normalize_speech_language
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 
 
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> None:

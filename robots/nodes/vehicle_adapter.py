@@ -16,25 +16,25 @@ import logging
 import threading
 import time
 
-import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from hall_interfaces.action import Navigate
 from hall_interfaces.msg import CompartmentState
 from hall_interfaces.srv import LockCompartment, PrepareHandover, Speak, UnlockCompartment
 from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rcl_interfaces.msg import ParameterDescriptor
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool, String
 
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from robots.core.vehicle import ActionStep, DriveStep, VehicleCore, VehiclePosition
 from robots.drivers.mqtt_vehicle_link import MqttVehicleLink
-from robots.nodes.qos import LATCHED, LATEST
 from robots.nodes.conversions import pose2d, stamped_to_pose, yaw_to_quaternion
+from robots.nodes.qos import LATCHED, LATEST
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ def _compartment_param(a: v.Action) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ActionParameterError(f"{a.actionType} {a.actionId}: compartmentId must be an integer, got {value!r}") from None
+        raise ActionParameterError(
+            f"{a.actionType} {a.actionId}: compartmentId must be an integer, got {value!r}"
+        ) from None
     if not 1 <= number <= 255:  # uint8 in the services
         raise ActionParameterError(f"{a.actionType} {a.actionId}: compartmentId must be 1..255, got {number}")
     return number
@@ -88,18 +90,27 @@ class VehicleAdapterNode(Node):
         self.declare_parameter("start_node_id", "", d("lane waypoint the robot starts on"))
         self.declare_parameter("state_period_s", 1.0, d("state publishing period [s]"))
         self.declare_parameter("visualization_period_s", 0.5, d("visualization publishing period [s]"))
-        self.declare_parameter("base_confirm_timeout_s", 3.0,
-                               d("how long the base may take to confirm an e-stop reset or a charging change [s]"))
+        self.declare_parameter(
+            "base_confirm_timeout_s",
+            3.0,
+            d("how long the base may take to confirm an e-stop reset or a charging change [s]"),
+        )
         gp = lambda name: self.get_parameter(name).value  # noqa: E731
         serial = gp("serial_number") or self.get_namespace().strip("/") or "robot"
         self.kind: str = gp("kind")
         self.factsheet = ha.build_factsheet(
-            gp("manufacturer"), serial, self.kind, compartments=gp("compartment_count") if self.kind == "delivery" else 0,
+            gp("manufacturer"),
+            serial,
+            self.kind,
+            compartments=gp("compartment_count") if self.kind == "delivery" else 0,
             speed_max_mps=gp("max_speed_mps"),
         )
         supported = {spec.action_type for spec in ha.actions_for(self.kind)}
         self.core = VehicleCore(
-            gp("manufacturer"), serial, supported, VehiclePosition(gp("initial_x"), gp("initial_y"), gp("initial_yaw"), gp("map_id"))
+            gp("manufacturer"),
+            serial,
+            supported,
+            VehiclePosition(gp("initial_x"), gp("initial_y"), gp("initial_yaw"), gp("map_id")),
         )
         self.core.last_node_id = gp("start_node_id")
         self._lock = threading.RLock()
@@ -127,7 +138,9 @@ class VehicleAdapterNode(Node):
         self.create_subscription(String, "current_map", self._on_map, 10, callback_group=group)
         self.create_subscription(BatteryState, "battery_state", self._on_battery, 10, callback_group=group)
         self.create_subscription(CompartmentState, "compartments", self._on_compartment, 20, callback_group=group)
-        self.link = MqttVehicleLink(gp("mqtt_url"), gp("manufacturer"), serial, self._on_vda, self._on_connected, self._on_invalid)
+        self.link = MqttVehicleLink(
+            gp("mqtt_url"), gp("manufacturer"), serial, self._on_vda, self._on_connected, self._on_invalid
+        )
         self.create_timer(0.05, self._tick, callback_group=group)
         self._last_state_s = 0.0
         self._last_vis_s = 0.0
@@ -154,7 +167,9 @@ class VehicleAdapterNode(Node):
         with self._lock:
             if kind == "order":
                 accepted = self.core.receive_order(message)
-                self.get_logger().info(f"order {message.orderId}/{message.orderUpdateId} {'accepted' if accepted else 'rejected'}")
+                self.get_logger().info(
+                    f"order {message.orderId}/{message.orderUpdateId} {'accepted' if accepted else 'rejected'}"
+                )
             elif kind == "instantActions":
                 for action in message.actions:
                     self._instant(action)
@@ -264,7 +279,9 @@ class VehicleAdapterNode(Node):
             for action_id, (wanted, _) in list(self._charge_waits.items()):
                 if self.core.charging == wanted:
                     self._charge_waits.pop(action_id)
-                    self.core.update_action(action_id, v.ActionStatus.FINISHED, "charging" if wanted else "not charging")
+                    self.core.update_action(
+                        action_id, v.ActionStatus.FINISHED, "charging" if wanted else "not charging"
+                    )
                     self._state_dirty = True
 
     def _on_compartment(self, msg: CompartmentState) -> None:
@@ -282,7 +299,9 @@ class VehicleAdapterNode(Node):
                     self.core.update_action(action_id, v.ActionStatus.FINISHED, f"{kind} complete in compartment {cid}")
                     self._state_dirty = True
             if msg.blocked:
-                self.core.set_error("compartmentBlocked", "WARNING", f"compartment {msg.compartment_id}: too many wrong PINs", True)
+                self.core.set_error(
+                    "compartmentBlocked", "WARNING", f"compartment {msg.compartment_id}: too many wrong PINs", True
+                )
 
     @staticmethod
     def _handover_done(msg: CompartmentState, delivery: str, kind: str) -> bool:
@@ -320,7 +339,9 @@ class VehicleAdapterNode(Node):
             msg.header.frame_id = pos.mapId
             msg.header.stamp = self.get_clock().now().to_msg()
             msg.pose.pose.position.x, msg.pose.pose.position.y = pos.x, pos.y
-            msg.pose.pose.orientation = yaw_to_quaternion(pos.theta if pos.theta is not None else self.core.position.yaw_rad)
+            msg.pose.pose.orientation = yaw_to_quaternion(
+                pos.theta if pos.theta is not None else self.core.position.yaw_rad
+            )
             self._initial_pose_pub.publish(msg)
             self.core.set_pose(pos.x, pos.y, self.core.position.yaw_rad, pos.mapId)
             self.core.arrived(step.node.nodeId)
@@ -376,11 +397,20 @@ class VehicleAdapterNode(Node):
         if t in (ha.LOAD_DOCUMENTS, ha.UNLOAD_DOCUMENTS):
             kind = "load" if t == ha.LOAD_DOCUMENTS else "unload"
             request = PrepareHandover.Request(
-                compartment_id=_compartment_param(a), delivery_id=_str_param(a, "deliveryId"),
-                kind=kind, pin_hash=_str_param(a, "pinHash"),
+                compartment_id=_compartment_param(a),
+                delivery_id=_str_param(a, "deliveryId"),
+                kind=kind,
+                pin_hash=_str_param(a, "pinHash"),
             )
-            self._call(self._prepare, request, a, on_ok=lambda _r: self._handovers.__setitem__(
-                a.actionId, (request.compartment_id, request.delivery_id, kind)), keep_running=True)
+            self._call(
+                self._prepare,
+                request,
+                a,
+                on_ok=lambda _r: self._handovers.__setitem__(
+                    a.actionId, (request.compartment_id, request.delivery_id, kind)
+                ),
+                keep_running=True,
+            )
         elif t == ha.UNLOCK_COMPARTMENT:
             request = UnlockCompartment.Request(compartment_id=_compartment_param(a), pin=str(a.param("pin", "")))
             self._call(self._unlock, request, a)
@@ -431,8 +461,10 @@ class VehicleAdapterNode(Node):
             self._last_vis_s = now
             pos = self.core.position
             vis = v.Visualization(
-                headerId=self.link.headers.next("visualization"), timestamp=v.utc_timestamp(),
-                manufacturer=self.core.manufacturer, serialNumber=self.core.serial_number,
+                headerId=self.link.headers.next("visualization"),
+                timestamp=v.utc_timestamp(),
+                manufacturer=self.core.manufacturer,
+                serialNumber=self.core.serial_number,
                 agvPosition=v.AgvPosition(x=pos.x_m, y=pos.y_m, theta=pos.yaw_rad, mapId=pos.map_id),
                 velocity=v.Velocity(vx=self._velocity[0], vy=0.0, omega=self._velocity[1]),
             )
@@ -447,7 +479,6 @@ class VehicleAdapterNode(Node):
     def destroy_node(self) -> None:
         self.link.stop()
         super().destroy_node()
-
 
 
 def main(args: list[str] | None = None) -> None:

@@ -21,8 +21,18 @@ import tty
 from pathlib import Path
 
 from robots.core.base_protocol import (
-    Battery, ChargeCmd, EstopCmd, FrameDecoder, Heartbeat, LockCmd, LockState, Message, Odometry, Status,
-    VelocityCmd, encode,
+    Battery,
+    ChargeCmd,
+    EstopCmd,
+    FrameDecoder,
+    Heartbeat,
+    LockCmd,
+    LockState,
+    Message,
+    Odometry,
+    Status,
+    VelocityCmd,
+    encode,
 )
 from robots.core.path_follower import Pose, advance
 from robots.sim.battery import BatteryModel
@@ -46,8 +56,15 @@ def _clamp(value: float, limit: float) -> float:
 class FirmwareState:
     """The board's behaviour without the pty, so it is easy to reason about (wall times passed in)."""
 
-    def __init__(self, compartments: int, battery: float, seed: int, time_scale: float,
-                 charging: bool = False, estop: bool = False) -> None:
+    def __init__(
+        self,
+        compartments: int,
+        battery: float,
+        seed: int,
+        time_scale: float,
+        charging: bool = False,
+        estop: bool = False,
+    ) -> None:
         self.time_scale = time_scale
         self.pose = Pose()
         self.cmd_linear_mps = 0.0
@@ -115,8 +132,14 @@ class FirmwareState:
         if linear_mps or angular_radps:
             linear_mps += self.rng.gauss(0.0, ODOM_NOISE_STD)
             angular_radps += self.rng.gauss(0.0, ODOM_NOISE_STD)
-        return Odometry(self.pose.x_m, self.pose.y_m, self.pose.yaw_rad, linear_mps, angular_radps,
-                        int(self.sim_time_s * 1000) & 0xFFFFFFFF)
+        return Odometry(
+            self.pose.x_m,
+            self.pose.y_m,
+            self.pose.yaw_rad,
+            linear_mps,
+            angular_radps,
+            int(self.sim_time_s * 1000) & 0xFFFFFFFF,
+        )
 
     def battery_msg(self) -> Battery:
         return Battery(self.battery.voltage_v, self.battery.percentage, self.battery.charging)
@@ -245,8 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--battery must be within 0..1, got {args.battery}")
     if not 1 <= args.compartments <= 64:
         parser.error(f"--compartments must be within 1..64, got {args.compartments}")
-    state = FirmwareState(args.compartments, args.battery, args.seed, args.time_scale, args.charging,
-                          args.estop)
+    state = FirmwareState(args.compartments, args.battery, args.seed, args.time_scale, args.charging, args.estop)
     serve(args.link, state, args.baud)
     return 0
 

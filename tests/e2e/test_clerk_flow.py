@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 
 import pytest
+from support import CHROMIUM, free_port, get_json, launched_chromium
 
 from hallfleet_apps.demo import DemoOptions, start_hall
 from hallfleet_apps.supervisor import Supervisor
-from support import CHROMIUM, free_port, get_json, launched_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -42,8 +42,13 @@ def hall_url(tmp_path_factory: pytest.TempPathFactory):
     """The whole demo hall on free loopback ports; everything is stopped afterwards, also on failure."""
     data_dir = tmp_path_factory.mktemp("clerk_flow")
     options = DemoOptions(
-        data_dir=data_dir, site_dir=REPO_ROOT / "maps" / "demo_hall", fleet_file=REPO_ROOT / "robots" / "fleets" / "demo_hall.yaml",
-        mqtt_url=None, http_port=free_port(), broker_port=free_port(), time_scale=20.0,
+        data_dir=data_dir,
+        site_dir=REPO_ROOT / "maps" / "demo_hall",
+        fleet_file=REPO_ROOT / "robots" / "fleets" / "demo_hall.yaml",
+        mqtt_url=None,
+        http_port=free_port(),
+        broker_port=free_port(),
+        time_scale=20.0,
     )
     supervisor = Supervisor(data_dir / "logs")
     try:
@@ -175,7 +180,9 @@ def test_two_clerks_carry_a_delivery_from_window_to_third_floor(clerks, hall_url
     wrong_pin = f"{(int(one_time_pin) + 1) % 1_000_000:06d}"
     dp.keyboard.type(wrong_pin)
     dp.click("#unlock-btn")
-    expect(dp.locator("#robot-msg.error")).to_contain_text(re.compile(r"密码错误.*还可再试 4 次"), timeout=ROBOT_TIMEOUT_MS)
+    expect(dp.locator("#robot-msg.error")).to_contain_text(
+        re.compile(r"密码错误.*还可再试 4 次"), timeout=ROBOT_TIMEOUT_MS
+    )
     department.shot("5-wrong-pin")
     dp.fill("#robot-pin", one_time_pin)
     dp.click("#unlock-btn")
@@ -190,7 +197,9 @@ def test_two_clerks_carry_a_delivery_from_window_to_third_floor(clerks, hall_url
     kinds = dp.locator("#detail td[data-kind]")
     expect(dp.locator("#detail td[data-kind=delivered]")).to_have_count(1)
     journey = kinds.evaluate_all("cells => cells.map(c => c.dataset.kind)")
-    assert journey.index("loaded") < journey.index("departed") < journey.index("arrived") < journey.index("delivered"), journey
+    assert (
+        journey.index("loaded") < journey.index("departed") < journey.index("arrived") < journey.index("delivered")
+    ), journey
     expect(dp.locator("#detail td[data-kind=loaded]")).to_have_text("装件")
     expect(dp.locator("#detail td[data-kind=delivered]")).to_have_text("签收")
     department.shot("6-delivered")

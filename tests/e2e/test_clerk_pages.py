@@ -23,8 +23,19 @@ SCREENS = Path("/tmp/clerk_screens")
 UI_TIMEOUT_MS = 10_000
 ROBOT_TIMEOUT_MS = 15_000  # page -> fleet -> MQTT -> robot -> back; the fleet gives up after 10 s
 TRIP_TIMEOUT_MS = 90_000  # a robot driving and riding the lift in the demo hall at time scale 20
-STATES = ["requested", "assigned", "to_pickup", "awaiting_load", "loaded", "in_transit", "awaiting_recipient",
-          "delivered", "cancelled", "returned_to_sender", "failed"]
+STATES = [
+    "requested",
+    "assigned",
+    "to_pickup",
+    "awaiting_load",
+    "loaded",
+    "in_transit",
+    "awaiting_recipient",
+    "delivered",
+    "cancelled",
+    "returned_to_sender",
+    "failed",
+]
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
 
@@ -119,8 +130,9 @@ def _untranslated(page) -> list[str]:
     return re.findall(r"\b(?:clerk|state|kind|custody|common|priority|floor)\.[a-z_.]+", text)
 
 
-def _send(clerk: Clerk, to_place: dict, person: str, docs: list[tuple[str, str]], *, urgent: bool = False,
-          note: str = "") -> tuple[str, str]:
+def _send(
+    clerk: Clerk, to_place: dict, person: str, docs: list[tuple[str, str]], *, urgent: bool = False, note: str = ""
+) -> tuple[str, str]:
     """Fill the dispatch form (recipient found by typing in the search box) and send; (delivery id, PIN)."""
     page = clerk.page
     page.fill("#rcpt-place-search", to_place["name_zh"])
@@ -218,8 +230,14 @@ def test_sending_shows_the_pin_big_and_both_places_see_the_delivery(people, flee
     expect(page.locator(".doc-row")).to_have_count(2)
     page.locator(".doc-row").nth(1).get_by_role("button", name="删除").click()
     expect(page.locator(".doc-row")).to_have_count(1)
-    delivery_id, pin = _send(sender, dept, "李强", [("SH-2026-000321", "营业执照申请表"), ("SH-2026-000322", "法人身份证复印件")],
-                             urgent=True, note="今天下班前审批")
+    delivery_id, pin = _send(
+        sender,
+        dept,
+        "李强",
+        [("SH-2026-000321", "营业执照申请表"), ("SH-2026-000322", "法人身份证复印件")],
+        urgent=True,
+        note="今天下班前审批",
+    )
 
     pin_box = page.locator("[data-testid=sender-pin]")
     expect(pin_box).to_be_in_viewport()
@@ -317,9 +335,13 @@ def hall_url(tmp_path_factory: pytest.TempPathFactory):
 
     data_dir = tmp_path_factory.mktemp("clerk_pages_hall")
     options = DemoOptions(
-        data_dir=data_dir, site_dir=REPO_ROOT / "maps" / "demo_hall",
+        data_dir=data_dir,
+        site_dir=REPO_ROOT / "maps" / "demo_hall",
         fleet_file=REPO_ROOT / "robots" / "fleets" / "demo_hall.yaml",
-        mqtt_url=None, http_port=free_port(), broker_port=free_port(), time_scale=20.0,
+        mqtt_url=None,
+        http_port=free_port(),
+        broker_port=free_port(),
+        time_scale=20.0,
     )
     supervisor = Supervisor(data_dir / "logs")
     try:
@@ -366,8 +388,13 @@ def test_receive_view_shows_the_one_time_pin_and_opens_the_compartment(people, h
     # arrived: the receive view shows the one-time PIN of the notification, the robot and the compartment
     expect(item).to_be_visible(timeout=TRIP_TIMEOUT_MS)
     notes = get_json(f"{hall_url}/api/notifications?place_id={dept['id']}")
-    pins = [m.group(1) for n in notes if n["delivery_id"] == delivery_id  # type: ignore[union-attr]
-            for m in [re.search(r"一次性密码：(\d{6})", n["text_zh"])] if m]
+    pins = [
+        m.group(1)
+        for n in notes
+        if n["delivery_id"] == delivery_id  # type: ignore[union-attr]
+        for m in [re.search(r"一次性密码：(\d{6})", n["text_zh"])]
+        if m
+    ]
     assert len(pins) == 1, notes
     delivery = get_json(f"{hall_url}/api/deliveries/{delivery_id}")
     expect(item.locator("[data-testid=recipient-pin]")).to_have_text(pins[0])
@@ -386,7 +413,9 @@ def test_receive_view_shows_the_one_time_pin_and_opens_the_compartment(people, h
     expect(item.locator("[data-testid=receive-close]")).to_be_focused()
     department.shot("8-receive-opened")
     item.locator("[data-testid=receive-close]").click()
-    expect(dp.locator("#receive-msg")).to_have_text(f"运单 {delivery_id} 已签收，格口已锁好。", timeout=ROBOT_TIMEOUT_MS)
+    expect(dp.locator("#receive-msg")).to_have_text(
+        f"运单 {delivery_id} 已签收，格口已锁好。", timeout=ROBOT_TIMEOUT_MS
+    )
     expect(in_row.locator(".badge[data-state]")).to_have_text("已送达", timeout=30_000)
     expect(item).to_have_count(0)
     expect(out_row.locator(".badge[data-state]")).to_have_text("已送达", timeout=30_000)
@@ -396,7 +425,10 @@ def test_receive_view_shows_the_one_time_pin_and_opens_the_compartment(people, h
     window_etas = wp.evaluate("window.__etas")
     department_etas = dp.evaluate("window.__etas")
     assert any(re.search(r"机器人(约 .+后到达取件|即将到达)", e) for e in window_etas), window_etas
-    assert any(re.search(r"预计 .+后送达|即将送达", e) for e in window_etas + department_etas), (window_etas, department_etas)
+    assert any(re.search(r"预计 .+后送达|即将送达", e) for e in window_etas + department_etas), (
+        window_etas,
+        department_etas,
+    )
     dp.click("[data-lang-toggle]")
     expect(dp.locator("#receive-msg")).to_have_text(f"Delivery {delivery_id} received; the compartment is locked.")
     assert _untranslated(dp) == []

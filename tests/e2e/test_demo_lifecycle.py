@@ -20,9 +20,22 @@ def test_demo_serves_pages_until_ctrl_c_then_stops_everything(tmp_path: Path) ->
     data_dir = tmp_path / "hall-data"
     http_port = free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--data-dir", str(data_dir), "--http-port", str(http_port),
-         "--broker-port", str(free_port())],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "hallfleet_apps.cli",
+            "demo",
+            "--data-dir",
+            str(data_dir),
+            "--http-port",
+            str(http_port),
+            "--broker-port",
+            str(free_port()),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
     )
     try:
         printed = []
@@ -32,7 +45,9 @@ def test_demo_serves_pages_until_ctrl_c_then_stops_everything(tmp_path: Path) ->
             if not line and demo.poll() is not None:
                 break
             printed.append(line)
-        assert any(f"http://127.0.0.1:{http_port}/clerk" in line for line in printed), "".join(printed) + demo.stderr.read()
+        assert any(f"http://127.0.0.1:{http_port}/clerk" in line for line in printed), (
+            "".join(printed) + demo.stderr.read()
+        )
         assert any("/technician" in line for line in printed) and any("/kiosk" in line for line in printed)
         for page in ("clerk", "kiosk", "technician"):
             assert httpx.get(f"http://127.0.0.1:{http_port}/{page}", timeout=10).status_code == 200

@@ -17,19 +17,39 @@ pytestmark = pytest.mark.e2e
 
 def test_smoke_run_delivers_across_floors_and_speaks(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    command = [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--smoke", "--data-dir", str(data_dir),
-               "--http-port", str(free_port()), "--broker-port", str(free_port())]
+    command = [
+        sys.executable,
+        "-m",
+        "hallfleet_apps.cli",
+        "demo",
+        "--smoke",
+        "--data-dir",
+        str(data_dir),
+        "--http-port",
+        str(free_port()),
+        "--broker-port",
+        str(free_port()),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
     last_line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-3000:]}"
+    )
     summary = json.loads(last_line)
 
     assert summary["delivered"] is True and summary["spoken"] is True
     assert summary["seconds"] > 0
     # the files' journey as the custody log tells it, in order, with an intact hash chain
     assert summary["custody_events"] == [
-        "created", "assigned", "loaded", "departed", "elevator_boarded", "elevator_exited",
-        "arrived", "unlocked_by_recipient", "delivered",
+        "created",
+        "assigned",
+        "loaded",
+        "departed",
+        "elevator_boarded",
+        "elevator_exited",
+        "arrived",
+        "unlocked_by_recipient",
+        "delivered",
     ]
     assert summary["custody_intact"] is True
     states = summary["states"]
@@ -43,8 +63,9 @@ def test_smoke_run_delivers_across_floors_and_speaks(tmp_path: Path) -> None:
         assert wav.getnframes() / wav.getframerate() > 2.0
     assert "营业执照" in summary["answer"]
     # the queue-ticket simulator's oldest ticket waited too long: the guidance robot went and greeted it
-    assert any(v["robot_id"] == "gr1" and v["state"] == "greeted" and v["waited_min"] >= 15
-               for v in summary["queue_visits"]), summary["queue_visits"]
+    assert any(
+        v["robot_id"] == "gr1" and v["state"] == "greeted" and v["waited_min"] >= 15 for v in summary["queue_visits"]
+    ), summary["queue_visits"]
     # everything it started has stopped: firmware simulators remove their pty links on exit
     assert not list((data_dir / "run").glob("*.tty"))
     assert (data_dir / "hallfleet.db").exists()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import free_port, stop_process
 
 from maps.site import load_site
-from support import free_port, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -59,28 +59,52 @@ def test_plain_rclpy_script_sees_the_robot_drive_drain_and_report_its_link(tmp_p
     http_port = free_port()
     base_url = f"http://127.0.0.1:{http_port}"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--data-dir", str(tmp_path / "hall-data"),
-         "--http-port", str(http_port), "--broker-port", str(free_port()), "--time-scale", str(TIME_SCALE)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "hallfleet_apps.cli",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "hall-data"),
+            "--http-port",
+            str(http_port),
+            "--broker-port",
+            str(free_port()),
+            "--time-scale",
+            str(TIME_SCALE),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     watcher: subprocess.Popen | None = None
     try:
         printed = _wait_for_ctrl_c_line(demo, timeout_s=180)
         assert any(f"ROS_DOMAIN_ID={domain_id}" in line for line in printed), "".join(printed)
 
-        created = httpx.post(f"{base_url}/api/deliveries", timeout=10, json={
-            "sender": {"place_id": "win-A01", "person": "王敏"},
-            "recipient": {"place_id": "dept-hrss", "person": "李科长"},
-            "documents": [{"barcode": "SH-WATCH-0001", "title": "营业执照设立登记申请书"}],
-        })
+        created = httpx.post(
+            f"{base_url}/api/deliveries",
+            timeout=10,
+            json={
+                "sender": {"place_id": "win-A01", "person": "王敏"},
+                "recipient": {"place_id": "dept-hrss", "person": "李科长"},
+                "documents": [{"barcode": "SH-WATCH-0001", "title": "营业执照设立登记申请书"}],
+            },
+        )
         assert created.status_code == 201, created.text
         robot_id = _wait_for_robot(base_url, created.json()["delivery"]["id"], timeout_s=30)
 
         # Only the domain id is shared; the script is started from a clean slate of its own.
-        watcher_env = {k: v for k, v in env.items() if k not in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "FASTDDS_DEFAULT_PROFILES_FILE")}
+        watcher_env = {
+            k: v for k, v in env.items() if k not in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "FASTDDS_DEFAULT_PROFILES_FILE")
+        }
         watcher = subprocess.Popen(
             [sys.executable, str(REPO / "tools/watch_robot.py"), robot_id, "--seconds", str(WATCH_SECONDS), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=watcher_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=watcher_env,
         )
         out, err = watcher.communicate(timeout=WATCH_SECONDS + 60)
         assert watcher.returncode == 0, f"watch_robot exit {watcher.returncode}\n{out[-2000:]}\n{err[-2000:]}"

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-
 from support import free_port, stop_process
 from vda_schemas import KINDS, schema_errors
 
@@ -40,8 +39,9 @@ class Capture:
         self.messages: dict[str, list[tuple[str, bytes]]] = defaultdict(list)
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="conformance-capture",
-                                  protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id="conformance-capture", protocol=mqtt.MQTTv311
+        )
         self.client.on_connect = lambda c, *_a: c.subscribe("uagv/#", qos=1)
         self.client.on_subscribe = lambda *_a: self._subscribed.set()
         self.client.on_message = self._on_message
@@ -76,10 +76,23 @@ def test_every_message_of_a_demo_delivery_validates_against_the_official_schemas
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        command = [sys.executable, "-m", "hallfleet_apps.cli", "demo", "--smoke", "--data-dir", str(tmp_path / "data"),
-                   "--http-port", str(free_port()), "--mqtt-url", f"mqtt://127.0.0.1:{port}"]
+        command = [
+            sys.executable,
+            "-m",
+            "hallfleet_apps.cli",
+            "demo",
+            "--smoke",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--http-port",
+            str(free_port()),
+            "--mqtt-url",
+            f"mqtt://127.0.0.1:{port}",
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
-        assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-3000:]}"
+        assert result.returncode == 0, (
+            f"exit {result.returncode}\nstdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-3000:]}"
+        )
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         assert summary["delivered"] is True
     finally:

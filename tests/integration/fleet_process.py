@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from maps.site import load_site
 from othermake_vehicle import OtherMakeVehicle
 from robot_process import REPO_ROOT, SITE_DIR, wait_for
 from support import free_port, stop_process
+
+from maps.site import load_site
 
 MAKER = "OtherMake"  # the manufacturer of the test's vehicle of another make
 
@@ -47,19 +48,38 @@ def fleet_manager(workdir: Path, fleet_file: Path, mqtt_url: str, start_timeout_
 
 
 @contextmanager
-def fleet_manager_process(workdir: Path, fleet_file: Path, mqtt_url: str, start_timeout_s: float = 60.0,
-                          log_name: str = "fleet.log") -> Iterator[tuple[str, subprocess.Popen]]:
+def fleet_manager_process(
+    workdir: Path, fleet_file: Path, mqtt_url: str, start_timeout_s: float = 60.0, log_name: str = "fleet.log"
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Like :func:`fleet_manager`, also handing out the process (e.g. to kill it in the middle of work)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = workdir / log_name
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hallfleet_apps.cli", "fleet", "serve", "--http-port", str(port), "--mqtt-url", mqtt_url,
-             "--data-dir", str(workdir / "data"), "--fleet", str(fleet_file)],
-            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "hallfleet_apps.cli",
+                "fleet",
+                "serve",
+                "--http-port",
+                str(port),
+                "--mqtt-url",
+                mqtt_url,
+                "--data-dir",
+                str(workdir / "data"),
+                "--fleet",
+                str(fleet_file),
+            ],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_for(lambda: _answers(f"{base}/api/health") or proc.poll() is not None, start_timeout_s, "the fleet manager")
+        wait_for(
+            lambda: _answers(f"{base}/api/health") or proc.poll() is not None, start_timeout_s, "the fleet manager"
+        )
         assert proc.poll() is None, log_path.read_text(errors="replace")[-3000:]
         yield base, proc
     finally:
@@ -72,13 +92,17 @@ def start_other_make(serial: str, port: int = 1883, **timing_s: float) -> OtherM
     site = load_site(SITE_DIR)
     park = site.place("park-1")
     waypoint = site.waypoint(park.waypoint_id)
-    return OtherMakeVehicle(MAKER, serial, waypoint.x_m, waypoint.y_m, site.map_id(park.level), waypoint.id, port=port,
-                            **timing_s)
+    return OtherMakeVehicle(
+        MAKER, serial, waypoint.x_m, waypoint.y_m, site.map_id(park.level), waypoint.id, port=port, **timing_s
+    )
 
 
 def write_other_make_fleet(path: Path, serial: str, *extra_lines: str) -> Path:
     """A fleet file with the other make's vehicle (kind thirdparty, home park-1) and any further robot lines."""
-    path.write_text("manufacturer: HallFleet\nrobots:\n"
-                    f"  - {{id: {serial}, kind: thirdparty, manufacturer: {MAKER}, home: park-1}}\n"
-                    + "".join(f"  - {line}\n" for line in extra_lines), encoding="utf-8")
+    path.write_text(
+        "manufacturer: HallFleet\nrobots:\n"
+        f"  - {{id: {serial}, kind: thirdparty, manufacturer: {MAKER}, home: park-1}}\n"
+        + "".join(f"  - {line}\n" for line in extra_lines),
+        encoding="utf-8",
+    )
     return path

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -21,12 +21,23 @@ ACTION_S = 0.3  # time a pick or a drop takes
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class OtherMakeVehicle:
-    def __init__(self, manufacturer: str, serial: str, x: float, y: float, map_id: str, node_id: str,
-                 host: str = "127.0.0.1", port: int = 1883, step_s: float = STEP_S, action_s: float = ACTION_S) -> None:
+    def __init__(
+        self,
+        manufacturer: str,
+        serial: str,
+        x: float,
+        y: float,
+        map_id: str,
+        node_id: str,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        step_s: float = STEP_S,
+        action_s: float = ACTION_S,
+    ) -> None:
         self.manufacturer, self.serial = manufacturer, serial
         self.step_s, self.action_s = step_s, action_s
         self.prefix = f"uagv/v2/{manufacturer}/{serial}"
@@ -42,10 +53,12 @@ class OtherMakeVehicle:
         self.header_ids: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"othermake-{serial}",
-                                  protocol=mqtt.MQTTv311)
-        self.client.will_set(f"{self.prefix}/connection", json.dumps(self._connection("CONNECTIONBROKEN")), qos=1,
-                             retain=True)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"othermake-{serial}", protocol=mqtt.MQTTv311
+        )
+        self.client.will_set(
+            f"{self.prefix}/connection", json.dumps(self._connection("CONNECTIONBROKEN")), qos=1, retain=True
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.connect(host, port, keepalive=10)
@@ -56,8 +69,13 @@ class OtherMakeVehicle:
     # -- messages out
     def _header(self, topic: str) -> dict[str, Any]:
         self.header_ids[topic] = self.header_ids.get(topic, -1) + 1
-        return {"headerId": self.header_ids[topic], "timestamp": _now(), "version": "2.1.0",
-                "manufacturer": self.manufacturer, "serialNumber": self.serial}
+        return {
+            "headerId": self.header_ids[topic],
+            "timestamp": _now(),
+            "version": "2.1.0",
+            "manufacturer": self.manufacturer,
+            "serialNumber": self.serial,
+        }
 
     def _connection(self, state: str) -> dict[str, Any]:
         return {**self._header("connection"), "connectionState": state}
@@ -66,32 +84,63 @@ class OtherMakeVehicle:
         station = {"key": "stationName", "valueDataType": "STRING", "isOptional": True}
         return {
             **self._header("factsheet"),
-            "typeSpecification": {"seriesName": "OM-1", "agvKinematic": "DIFF", "agvClass": "CARRIER",
-                                  "maxLoadMass": 20.0, "localizationTypes": ["NATURAL"], "navigationTypes": ["AUTONOMOUS"]},
-            "physicalParameters": {"speedMin": 0.0, "speedMax": 1.0, "accelerationMax": 0.5, "decelerationMax": 0.5,
-                                   "heightMax": 1.2, "width": 0.6, "length": 0.8},
-            "protocolLimits": {"maxStringLens": {}, "maxArrayLens": {}, "timing": {"minOrderInterval": 0.1,
-                                                                                   "minStateInterval": 0.1}},
-            "protocolFeatures": {"optionalParameters": [], "agvActions": [
-                {"actionType": t, "actionScopes": ["NODE"], "blockingTypes": ["HARD"], "actionParameters": [station]}
-                for t in ("pick", "drop")]},
+            "typeSpecification": {
+                "seriesName": "OM-1",
+                "agvKinematic": "DIFF",
+                "agvClass": "CARRIER",
+                "maxLoadMass": 20.0,
+                "localizationTypes": ["NATURAL"],
+                "navigationTypes": ["AUTONOMOUS"],
+            },
+            "physicalParameters": {
+                "speedMin": 0.0,
+                "speedMax": 1.0,
+                "accelerationMax": 0.5,
+                "decelerationMax": 0.5,
+                "heightMax": 1.2,
+                "width": 0.6,
+                "length": 0.8,
+            },
+            "protocolLimits": {
+                "maxStringLens": {},
+                "maxArrayLens": {},
+                "timing": {"minOrderInterval": 0.1, "minStateInterval": 0.1},
+            },
+            "protocolFeatures": {
+                "optionalParameters": [],
+                "agvActions": [
+                    {
+                        "actionType": t,
+                        "actionScopes": ["NODE"],
+                        "blockingTypes": ["HARD"],
+                        "actionParameters": [station],
+                    }
+                    for t in ("pick", "drop")
+                ],
+            },
             "agvGeometry": {},
             "loadSpecification": {"loadPositions": ["tray"]},
         }
 
     def _state(self) -> dict[str, Any]:
         return {
-            **self._header("state"), "orderId": self.order_id, "orderUpdateId": self.order_update_id,
-            "lastNodeId": self.last_node_id, "lastNodeSequenceId": self.last_node_seq,
-            "nodeStates": [{"nodeId": n["nodeId"], "sequenceId": n["sequenceId"], "released": n["released"]}
-                           for n in self.nodes],
-            "edgeStates": [{"edgeId": e["edgeId"], "sequenceId": e["sequenceId"], "released": e["released"]}
-                           for e in self.edges],
+            **self._header("state"),
+            "orderId": self.order_id,
+            "orderUpdateId": self.order_update_id,
+            "lastNodeId": self.last_node_id,
+            "lastNodeSequenceId": self.last_node_seq,
+            "nodeStates": [
+                {"nodeId": n["nodeId"], "sequenceId": n["sequenceId"], "released": n["released"]} for n in self.nodes
+            ],
+            "edgeStates": [
+                {"edgeId": e["edgeId"], "sequenceId": e["sequenceId"], "released": e["released"]} for e in self.edges
+            ],
             "driving": bool(self.nodes and self.nodes[0]["released"] and not self._busy()),
             "agvPosition": {"x": self.x, "y": self.y, "theta": 0.0, "mapId": self.map_id, "positionInitialized": True},
             "actionStates": list(self.actions.values()),
             "batteryState": {"batteryCharge": 80.0, "charging": False},
-            "operatingMode": "AUTOMATIC", "errors": [],
+            "operatingMode": "AUTOMATIC",
+            "errors": [],
             "safetyState": {"eStop": "NONE", "fieldViolation": False},
         }
 
@@ -132,9 +181,10 @@ class OtherMakeVehicle:
         self.edges = [e for e in order["edges"] if e["sequenceId"] > self.last_node_seq]
         for node in order["nodes"]:
             for action in node.get("actions", []):
-                self.actions.setdefault(action["actionId"], {"actionId": action["actionId"],
-                                                             "actionType": action["actionType"],
-                                                             "actionStatus": "WAITING"})
+                self.actions.setdefault(
+                    action["actionId"],
+                    {"actionId": action["actionId"], "actionType": action["actionType"], "actionStatus": "WAITING"},
+                )
         if new_order:
             self._start_actions(order["nodes"][0])
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from support import stop_process  # noqa: F401  (re-exported to the tests that import it from here)
 
 from hallfleet.protocol import vda5050 as v
-from support import stop_process  # noqa: F401  (re-exported to the tests that import it from here)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = REPO_ROOT / "maps" / "demo_hall"
@@ -100,26 +100,61 @@ class RobotProcess:
     def link(self) -> Path:
         return self.workdir / "base"
 
-    def start(self, link_timeout_s: float = 10.0) -> "RobotProcess":
+    def start(self, link_timeout_s: float = 10.0) -> RobotProcess:
         fleet = write_fleet_file(self.workdir, self.robot_id)
         env = dict(os.environ)  # ROS_DOMAIN_ID / ROS_AUTOMATIC_DISCOVERY_RANGE from tests/conftest.py
         fw_log = open(self.workdir / "firmware.log", "wb")
         self._logs.append(fw_log)
         self.firmware = subprocess.Popen(
-            [sys.executable, "-m", "robots.sim.firmware", "--link", str(self.link),
-             "--time-scale", str(self.time_scale), "--compartments", "4"],
-            cwd=REPO_ROOT, env=env, stdout=fw_log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "robots.sim.firmware",
+                "--link",
+                str(self.link),
+                "--time-scale",
+                str(self.time_scale),
+                "--compartments",
+                "4",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=fw_log,
+            stderr=subprocess.STDOUT,
         )
-        wait_for(lambda: self.link.is_symlink() or self.firmware.poll() is not None, link_timeout_s, "the firmware pty link")
+        wait_for(
+            lambda: self.link.is_symlink() or self.firmware.poll() is not None, link_timeout_s, "the firmware pty link"
+        )
         if self.firmware.poll() is not None:
             raise RuntimeError(f"firmware exited with {self.firmware.returncode}: {self.log('firmware')}")
         robot_log = open(self.workdir / "robot.log", "wb")
         self._logs.append(robot_log)
         self.robot = subprocess.Popen(
-            [sys.executable, "-m", "hallfleet_apps.cli", "robot", "run", "--robot", self.robot_id,
-             "--serial-url", str(self.link), "--mqtt-url", self.mqtt_url, "--time-scale", str(self.time_scale),
-             "--data-dir", str(self.workdir / "data"), "--site", str(SITE_DIR), "--fleet", str(fleet)],
-            cwd=REPO_ROOT, env=env, stdout=robot_log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "hallfleet_apps.cli",
+                "robot",
+                "run",
+                "--robot",
+                self.robot_id,
+                "--serial-url",
+                str(self.link),
+                "--mqtt-url",
+                self.mqtt_url,
+                "--time-scale",
+                str(self.time_scale),
+                "--data-dir",
+                str(self.workdir / "data"),
+                "--site",
+                str(SITE_DIR),
+                "--fleet",
+                str(fleet),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=robot_log,
+            stderr=subprocess.STDOUT,
         )
         return self
 
@@ -160,8 +195,11 @@ class VdaMaster:
         self._cond = threading.Condition()
         self._header_ids = v.HeaderIds()
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"it-master-{robot_id}-{secrets.token_hex(3)}",
-                                  protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"it-master-{robot_id}-{secrets.token_hex(3)}",
+            protocol=mqtt.MQTTv311,
+        )
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_args: self._subscribed.set()
         self.client.on_message = self._on_message
@@ -195,8 +233,9 @@ class VdaMaster:
         items = self.all(kind)
         return items[-1].payload if items else None
 
-    def wait(self, kind: str, predicate: Callable[[dict[str, Any]], bool], timeout_s: float, what: str,
-             after_s: float = 0.0) -> dict[str, Any]:
+    def wait(
+        self, kind: str, predicate: Callable[[dict[str, Any]], bool], timeout_s: float, what: str, after_s: float = 0.0
+    ) -> dict[str, Any]:
         """First message of ``kind`` received after monotonic time ``after_s`` that satisfies predicate."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
@@ -210,19 +249,30 @@ class VdaMaster:
                     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; last {kind}: {last}")
                 self._cond.wait(timeout=min(remaining_s, 0.2))
 
-    def wait_state(self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float, what: str,
-                   after_s: float | None = None) -> dict[str, Any]:
+    def wait_state(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float, what: str, after_s: float | None = None
+    ) -> dict[str, Any]:
         """A state received from now on (or after ``after_s``) that satisfies predicate."""
         return self.wait("state", predicate, timeout_s, what, time.monotonic() if after_s is None else after_s)
 
     # ------------------------------------------------------------ sending
     def _header(self, kind: str) -> dict[str, Any]:
-        return {"headerId": self._header_ids.next(kind), "timestamp": v.utc_timestamp(), "version": v.VERSION,
-                "manufacturer": MANUFACTURER, "serialNumber": self.robot_id}
+        return {
+            "headerId": self._header_ids.next(kind),
+            "timestamp": v.utc_timestamp(),
+            "version": v.VERSION,
+            "manufacturer": MANUFACTURER,
+            "serialNumber": self.robot_id,
+        }
 
     def send_order(self, order_id: str, nodes: list[dict], edges: list[dict], order_update_id: int = 0) -> dict:
-        message = {**self._header("order"), "orderId": order_id, "orderUpdateId": order_update_id,
-                   "nodes": nodes, "edges": edges}
+        message = {
+            **self._header("order"),
+            "orderId": order_id,
+            "orderUpdateId": order_update_id,
+            "nodes": nodes,
+            "edges": edges,
+        }
         self.client.publish(self.topic("order"), json.dumps(message), qos=1).wait_for_publish(timeout=5.0)
         return message
 
@@ -241,7 +291,9 @@ class VdaMaster:
 
 
 @contextmanager
-def running_robot(workdir: Path, prefix: str = "it", start_timeout_s: float = 30.0) -> Iterator[tuple[RobotProcess, VdaMaster]]:
+def running_robot(
+    workdir: Path, prefix: str = "it", start_timeout_s: float = 30.0
+) -> Iterator[tuple[RobotProcess, VdaMaster]]:
     """(process, master) of a fresh delivery robot at dock-1, ONLINE and publishing state.
 
     The robot's log is appended to a start-up failure; both processes are stopped and the master's
@@ -265,28 +317,46 @@ def running_robot(workdir: Path, prefix: str = "it", start_timeout_s: float = 30
 
 # ---------------------------------------------------------------- order building
 def action(action_type: str, action_id: str | None = None, blocking: str = "HARD", **params: Any) -> dict:
-    return {"actionType": action_type, "actionId": action_id or f"{action_type}-{secrets.token_hex(3)}",
-            "blockingType": blocking,
-            "actionParameters": [{"key": k, "value": val} for k, val in params.items()]}
+    return {
+        "actionType": action_type,
+        "actionId": action_id or f"{action_type}-{secrets.token_hex(3)}",
+        "blockingType": blocking,
+        "actionParameters": [{"key": k, "value": val} for k, val in params.items()],
+    }
 
 
-def order_graph(site, waypoint_ids: list[str], released_count: int | None = None, first_sequence_id: int = 0,
-                node_actions: dict[str, list[dict]] | None = None) -> tuple[list[dict], list[dict]]:
+def order_graph(
+    site,
+    waypoint_ids: list[str],
+    released_count: int | None = None,
+    first_sequence_id: int = 0,
+    node_actions: dict[str, list[dict]] | None = None,
+) -> tuple[list[dict], list[dict]]:
     """VDA 5050 nodes (even sequenceIds) and edges (odd) along waypoints; the first ``released_count``
     nodes (and the edges between them) are the base, the rest the horizon."""
     released_count = len(waypoint_ids) if released_count is None else released_count
     nodes, edges = [], []
     for index, waypoint_id in enumerate(waypoint_ids):
         wp = site.waypoint(waypoint_id)
-        nodes.append({
-            "nodeId": wp.id, "sequenceId": first_sequence_id + 2 * index, "released": index < released_count,
-            "nodePosition": {"x": wp.x_m, "y": wp.y_m, "mapId": site.map_id(wp.level), "allowedDeviationXY": 0.3},
-            "actions": (node_actions or {}).get(wp.id, []),
-        })
+        nodes.append(
+            {
+                "nodeId": wp.id,
+                "sequenceId": first_sequence_id + 2 * index,
+                "released": index < released_count,
+                "nodePosition": {"x": wp.x_m, "y": wp.y_m, "mapId": site.map_id(wp.level), "allowedDeviationXY": 0.3},
+                "actions": (node_actions or {}).get(wp.id, []),
+            }
+        )
         if index:
             prev = waypoint_ids[index - 1]
-            edges.append({
-                "edgeId": f"{prev}--{wp.id}", "sequenceId": first_sequence_id + 2 * index - 1,
-                "released": index < released_count, "startNodeId": prev, "endNodeId": wp.id, "actions": [],
-            })
+            edges.append(
+                {
+                    "edgeId": f"{prev}--{wp.id}",
+                    "sequenceId": first_sequence_id + 2 * index - 1,
+                    "released": index < released_count,
+                    "startNodeId": prev,
+                    "endNodeId": wp.id,
+                    "actions": [],
+                }
+            )
     return nodes, edges

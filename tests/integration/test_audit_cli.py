@@ -10,22 +10,22 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pg_database import postgres_database_url
 
 from fleet_api.adapters.store import SqlStore
 from fleet_api.domain.custody import CustodyDraft, compute_hash
 from fleet_api.domain.deliveries import DeliveryState, Document, Party, assign, new_delivery, transition
-from pg_database import postgres_database_url
 
 pytestmark = pytest.mark.integration
 
 HALLFLEET = Path(sys.executable).parent / "hallfleet"
 CLI_TIMEOUT_S = 60.0
-T0 = datetime(2026, 11, 29, 9, 0, 0, tzinfo=timezone.utc)  # 17:00 in Shanghai
+T0 = datetime(2026, 11, 29, 9, 0, 0, tzinfo=UTC)  # 17:00 in Shanghai
 D1, D2 = "D-20261129-0001", "D-20261129-0002"
 
 
@@ -56,12 +56,24 @@ def hall(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hall]:
 
 def _record_two_deliveries(store: SqlStore) -> None:
     """Seq 1-7: D1 goes all the way (licence application to market regulation); seq 8-9: D2 starts."""
-    d1 = new_delivery(D1, Party("win-A01", "王科员"), Party("dept-market", "李科长"),
-                      [Document("BC-001", "营业执照申请表"), Document("BC-002", "身份证复印件")], "urgent", "", T0, "123456")
+    d1 = new_delivery(
+        D1,
+        Party("win-A01", "王科员"),
+        Party("dept-market", "李科长"),
+        [Document("BC-001", "营业执照申请表"), Document("BC-002", "身份证复印件")],
+        "urgent",
+        "",
+        T0,
+        "123456",
+    )
     at = iter(T0 + timedelta(minutes=m) for m in range(100))
-    store.add_delivery(d1, custody=CustodyDraft("created", D1, "王科员", next(at), "2 document(s): BC-001, BC-002", place_id="win-A01"))
+    store.add_delivery(
+        d1, custody=CustodyDraft("created", D1, "王科员", next(at), "2 document(s): BC-001, BC-002", place_id="win-A01")
+    )
     assign(d1, "dr-01", 1, next(at))
-    store.save_delivery(d1, custody=CustodyDraft("assigned", D1, "fleet", next(at), "robot dr-01 compartment 1", "dr-01", 1))
+    store.save_delivery(
+        d1, custody=CustodyDraft("assigned", D1, "fleet", next(at), "robot dr-01 compartment 1", "dr-01", 1)
+    )
     for state, kind, actor, place, when in [
         (DeliveryState.TO_PICKUP, None, None, None, next(at)),
         (DeliveryState.AWAITING_LOAD, None, None, None, next(at)),
@@ -74,9 +86,19 @@ def _record_two_deliveries(store: SqlStore) -> None:
         draft = CustodyDraft(kind, D1, actor, when, "", "dr-01", 1, place) if kind else None
         store.save_delivery(d1, custody=draft)
     store.append_custody("unlocked_by_recipient", D1, "李科长", "dr-01", 1, "dept-market", "", next(at))
-    d2 = new_delivery(D2, Party("dept-social", "张科员"), Party("win-B02", "赵科员"),
-                      [Document("BC-777", "低保审批表")], "normal", "", next(at), "654321")
-    store.add_delivery(d2, custody=CustodyDraft("created", D2, "张科员", next(at), "1 document(s): BC-777", place_id="dept-social"))
+    d2 = new_delivery(
+        D2,
+        Party("dept-social", "张科员"),
+        Party("win-B02", "赵科员"),
+        [Document("BC-777", "低保审批表")],
+        "normal",
+        "",
+        next(at),
+        "654321",
+    )
+    store.add_delivery(
+        d2, custody=CustodyDraft("created", D2, "张科员", next(at), "1 document(s): BC-777", place_id="dept-social")
+    )
     store.append_custody("cancelled", D2, "张科员", None, None, None, "", next(at))
 
 
@@ -164,13 +186,23 @@ def test_show_prints_a_documents_journey_in_time_order(hall: Hall) -> None:
     assert "文件 Document BC-002 「身份证复印件」" in out
     assert f"递送单 Delivery {D1} · 加急 urgent · 状态 state: 已送达 delivered" in out
     assert "A区 综合受理窗口 A01 (win-A01) · 王科员" in out and "市场监管审批科 (dept-market) · 李科长" in out
-    kinds = ["创建 created", "已分配机器人 assigned", "装件上锁 loaded", "出发 departed", "到达 arrived",
-             "已送达 delivered", "收件人开锁 unlocked_by_recipient"]
-    journey = out[out.index("seq 1 "):]
+    kinds = [
+        "创建 created",
+        "已分配机器人 assigned",
+        "装件上锁 loaded",
+        "出发 departed",
+        "到达 arrived",
+        "已送达 delivered",
+        "收件人开锁 unlocked_by_recipient",
+    ]
+    journey = out[out.index("seq 1 ") :]
     positions = [journey.index(k) for k in kinds]
     assert positions == sorted(positions)
     assert "2026-11-29 17:00:00 UTC+8  seq 1  创建 created" in out
-    assert "经手人 who: 王科员 · 地点 where: A区 综合受理窗口 A01 (win-A01) · 机器人 robot: dr-01 格口 compartment 1" in out
+    assert (
+        "经手人 who: 王科员 · 地点 where: A区 综合受理窗口 A01 (win-A01) · 机器人 robot: dr-01 格口 compartment 1"
+        in out
+    )
     assert D2 not in out and "BC-777" not in out
     assert "托管链完整 Chain of custody intact (9 条记录 entries)" in out
 

@@ -8,8 +8,6 @@ import random
 if os.environ.get("ROS_DOMAIN_ID", "0") in ("", "0"):
     os.environ["ROS_DOMAIN_ID"] = str(random.randint(1, 200))
 
-import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
-
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -17,23 +15,26 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import rclpy  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from geometry_msgs.msg import Twist  # noqa: E402
 from hall_interfaces.msg import LockStates  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from robot_process import REPO_ROOT, stop_process, wait_for  # noqa: E402
 from sensor_msgs.msg import BatteryState  # noqa: E402
 
+import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
 from robots.nodes.base_driver import BaseDriverNode  # noqa: E402
-from robot_process import REPO_ROOT, stop_process, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
 
 def test_node_publishes_odom_and_battery_and_follows_cmd_vel(tmp_path: Path) -> None:
     link = tmp_path / "base"
-    firmware = subprocess.Popen([sys.executable, "-m", "robots.sim.firmware", "--link", str(link),
-                                 "--time-scale", "10", "--battery", "0.9"], cwd=REPO_ROOT)
+    firmware = subprocess.Popen(
+        [sys.executable, "-m", "robots.sim.firmware", "--link", str(link), "--time-scale", "10", "--battery", "0.9"],
+        cwd=REPO_ROOT,
+    )
     context = rclpy.Context()
     rclpy.init(context=context)
     executor = SingleThreadedExecutor(context=context)
@@ -44,14 +45,14 @@ def test_node_publishes_odom_and_battery_and_follows_cmd_vel(tmp_path: Path) -> 
         driver = BaseDriverNode(serial_url=str(link), namespace="robot_t", context=context)
         listener = rclpy.create_node("listener", namespace="robot_t", context=context)
         listener.create_subscription(Odometry, "odom", lambda m: received.__setitem__("odom", m), 10)
-        listener.create_subscription(BatteryState, "battery_state",
-                                     lambda m: received.__setitem__("battery", m), 10)
-        listener.create_subscription(LockStates, "lock_states",
-                                     lambda m: received.__setitem__("locks", m), 10)
+        listener.create_subscription(BatteryState, "battery_state", lambda m: received.__setitem__("battery", m), 10)
+        listener.create_subscription(LockStates, "lock_states", lambda m: received.__setitem__("locks", m), 10)
+
         def on_diagnostics(array: DiagnosticArray) -> None:
             for status in array.status:
                 if status.name.startswith("/robot_t/base_driver"):
                     received["diagnostics"] = status
+
         listener.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
         cmd_pub = listener.create_publisher(Twist, "cmd_vel", 10)
         executor.add_node(driver)
@@ -74,6 +75,7 @@ def test_node_publishes_odom_and_battery_and_follows_cmd_vel(tmp_path: Path) -> 
         def moved() -> bool:
             cmd_pub.publish(twist)
             return received["odom"].pose.pose.position.x > start_x + 0.5
+
         wait_for(moved, 10.0, "odom x to increase under cmd_vel")
         assert received["odom"].twist.twist.linear.x > 0.3
         wait_for(lambda: "diagnostics" in received, 5.0, "diagnostics")

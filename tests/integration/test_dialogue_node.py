@@ -7,13 +7,13 @@ import time
 import wave
 from pathlib import Path
 
-import hallfleet.ros_env  # noqa: F401  (before rclpy)
 import pytest
 import rclpy
 from hall_interfaces.srv import AskQuestion
 from rclpy.executors import MultiThreadedExecutor
 from std_msgs.msg import String
 
+import hallfleet.ros_env  # noqa: F401  (before rclpy)
 from robots.drivers.tts_speaker import Pyttsx3Speaker
 from robots.nodes.dialogue import DialogueNode
 from robots.nodes.speech import SpeechNode

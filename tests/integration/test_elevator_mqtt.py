@@ -88,10 +88,19 @@ def sim(broker) -> Iterator[tuple[str, subprocess.Popen]]:
     elevator_id = f"T{secrets.token_hex(4)}"
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "hallfleet_apps.sim.elevator",
-            "--mqtt-url", "mqtt://127.0.0.1:1883",
-            "--elevator", f"{elevator_id}:1,2,3,4",
-            "--time-scale", "20", "--door-time-s", "3", "--travel-time-per-floor-s", "4",
+            sys.executable,
+            "-m",
+            "hallfleet_apps.sim.elevator",
+            "--mqtt-url",
+            "mqtt://127.0.0.1:1883",
+            "--elevator",
+            f"{elevator_id}:1,2,3,4",
+            "--time-scale",
+            "20",
+            "--door-time-s",
+            "3",
+            "--travel-time-per-floor-s",
+            "4",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,

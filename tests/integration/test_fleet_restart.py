@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_database import postgres_database_url
+from test_fleet_service import MAKER, FakeLink, Fleet, S, VehicleSim, hall, knowledge, run  # noqa: F401
+from test_return_and_absence import Locks, kinds, load, recipient_pin, type_pin
 
 from fleet_api.adapters.store import SqlStore
 from fleet_api.domain.absence import AbsenceRule
@@ -25,15 +28,21 @@ from hallfleet.knowledge import KnowledgeBase
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.site import Site
-from pg_database import postgres_database_url
-from test_fleet_service import MAKER, S, FakeLink, Fleet, VehicleSim, hall, knowledge, run  # noqa: F401
-from test_return_and_absence import Locks, kinds, load, recipient_pin, type_pin
 
 pytestmark = pytest.mark.integration
 
 WAIT_MIN = 10.0
-DELIVERED_CUSTODY = ["created", "assigned", "loaded", "departed", "elevator_boarded", "elevator_exited", "arrived",
-                     "unlocked_by_recipient", "delivered"]
+DELIVERED_CUSTODY = [
+    "created",
+    "assigned",
+    "loaded",
+    "departed",
+    "elevator_boarded",
+    "elevator_exited",
+    "arrived",
+    "unlocked_by_recipient",
+    "delivered",
+]
 
 
 class Nowhere:
@@ -80,8 +89,12 @@ class Hall:
         for serial, (sim, _) in self.sims.items():
             sim.service, sim.link, sim.orders_seen = fleet.service, fleet.link, 0
             # the retained factsheet and connection arrive on subscribe; ONLINE asks for the state
-            fleet.service.handle_vehicle(MAKER, serial, "factsheet", v.Factsheet.from_dict(
-                ha.build_factsheet(MAKER, serial, "delivery", compartments=2)))
+            fleet.service.handle_vehicle(
+                MAKER,
+                serial,
+                "factsheet",
+                v.Factsheet.from_dict(ha.build_factsheet(MAKER, serial, "delivery", compartments=2)),
+            )
             fleet.connection(serial, v.ConnectionState.ONLINE)
             assert fleet.link.instant_for(serial, "stateRequest"), "the new fleet manager asks for the state"
             sim.publish()  # the answer to the stateRequest
@@ -131,7 +144,9 @@ def test_cross_floor_delivery_completes_across_a_restart(hall_fleet: Hall, hall:
         locks = Locks(dr1)
         delivery_id, sender_pin = hall_fleet.fleet.deliver()
         stored = hall_fleet.fleet.store.load_runs()["dr1"]
-        assert re.fullmatch(r"\d{6}", stored["recipient_pins"].get(delivery_id) or ""), "kept until the recipient is told"
+        assert re.fullmatch(r"\d{6}", stored["recipient_pins"].get(delivery_id) or ""), (
+            "kept until the recipient is told"
+        )
 
         fleet = checkpoint("assigned")
         assert fleet.state_of(delivery_id) == S.TO_PICKUP
@@ -170,6 +185,7 @@ def test_cross_floor_delivery_completes_across_a_restart(hall_fleet: Hall, hall:
         assert [u for _, u in dr1.updates_applied[:3]] == [0, 1, 2], "one delivery order, released in three steps"
         assert fleet.store.load_runs() == {}, "delivered: nothing left to resume (the trip home is not stored)"
         assert fleet.link.orders_for("dr1")[-1].nodes[-1].nodeId == hall.place("dock-1").waypoint_id  # then home
+
     run(scenario)
 
 
@@ -181,7 +197,8 @@ def test_order_stored_but_never_received_is_sent_by_the_restarted_fleet(hall_fle
     dr1.link_up = True
     fleet = hall_fleet.start()
     assert [(o.orderUpdateId, o.nodes[0].nodeId) for o in fleet.link.orders_for("dr1")] == [
-        (0, hall.place("dock-1").waypoint_id)]
+        (0, hall.place("dock-1").waypoint_id)
+    ]
     assert dr1.drive() == hall.place("win-A01").waypoint_id
     assert fleet.state_of(delivery_id) == S.AWAITING_LOAD
 
@@ -218,6 +235,7 @@ def test_files_loaded_while_the_fleet_was_down_are_loaded_on_its_first_state(hal
         dr1.finish(ha.UNLOAD_DOCUMENTS)
         assert kinds(fleet, delivery_id) == DELIVERED_CUSTODY
         assert fleet.store.verify_custody() == []
+
     run(scenario)
 
 
@@ -239,11 +257,20 @@ def test_files_on_their_way_back_reach_the_sender_across_a_restart(hall_fleet: H
         locks.bank.close(1, occupied=False)
         dr1.finish(ha.UNLOAD_DOCUMENTS)
         assert fleet.state_of(delivery_id) == S.RETURNED_TO_SENDER
-        assert kinds(fleet, delivery_id) == ["created", "assigned", "loaded", "departed", "returning", "arrived",
-                                             "unlocked_by_sender", "returned"]
+        assert kinds(fleet, delivery_id) == [
+            "created",
+            "assigned",
+            "loaded",
+            "departed",
+            "returning",
+            "arrived",
+            "unlocked_by_sender",
+            "returned",
+        ]
         assert fleet.store.verify_custody() == []
         assert hall_fleet.elevator_requests() == [("call", 1), ("release", None)]
         updates_applied_once(dr1)
+
     run(scenario)
 
 
@@ -267,6 +294,7 @@ def test_cancel_in_the_car_still_turns_back_once_out_after_a_restart(hall_fleet:
         assert (back.nodes[0].nodeId, back.nodes[-1].nodeId) == (upper_lobby, hall.place("win-A01").waypoint_id)
         assert kinds(fleet, delivery_id).count("elevator_exited") == 1
         assert fleet.store.verify_custody() == []
+
     run(scenario)
 
 
@@ -290,6 +318,7 @@ def test_absent_recipient_schedule_goes_on_after_a_restart(hall_fleet: Hall, hal
         assert fleet.state_of(delivery_id) == S.RETURNING
         assert fleet.link.orders_for("dr1")[-1].nodes[-1].nodeId == hall.place("win-A01").waypoint_id
         assert fleet.store.verify_custody() == []
+
     run(scenario)
 
 

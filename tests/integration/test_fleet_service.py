@@ -13,8 +13,8 @@ import pytest
 
 from fleet_api.adapters.store import SqlStore
 from fleet_api.domain.deliveries import DeliveryState, Document, IllegalTransition, Party
-from hallfleet.knowledge import KnowledgeBase
 from fleet_api.service import FleetError, FleetService
+from hallfleet.knowledge import KnowledgeBase
 from hallfleet.protocol import elevator as ev
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
@@ -40,8 +40,12 @@ class FakeLink:
 
     def _header(self, manufacturer: str, serial: str) -> dict[str, Any]:
         self._header_id += 1
-        return {"headerId": self._header_id, "timestamp": v.utc_timestamp(),
-                "manufacturer": manufacturer, "serialNumber": serial}
+        return {
+            "headerId": self._header_id,
+            "timestamp": v.utc_timestamp(),
+            "manufacturer": manufacturer,
+            "serialNumber": serial,
+        }
 
     def send_order(self, manufacturer: str, serial: str, order: v.Order) -> v.Order:
         stamped = order.model_copy(update=self._header(manufacturer, serial))
@@ -68,12 +72,23 @@ class VehicleSim:
     Node actions start RUNNING on arrival; HARD ones hold the robot until the test finishes them.
     """
 
-    def __init__(self, service: FleetService, link: FakeLink, serial: str, home_place: str,
-                 battery_pct: float = 90.0, manufacturer: str = MAKER) -> None:
+    def __init__(
+        self,
+        service: FleetService,
+        link: FakeLink,
+        serial: str,
+        home_place: str,
+        battery_pct: float = 90.0,
+        manufacturer: str = MAKER,
+    ) -> None:
         self.service, self.link, self.serial, self.manufacturer = service, link, serial, manufacturer
         waypoint = service.site.waypoint(service.site.place(home_place).waypoint_id)
-        self.idle_node = v.Node(nodeId=waypoint.id, sequenceId=0, released=True, nodePosition=v.NodePosition(
-            x=waypoint.x_m, y=waypoint.y_m, mapId=service.site.map_id(waypoint.level)))
+        self.idle_node = v.Node(
+            nodeId=waypoint.id,
+            sequenceId=0,
+            released=True,
+            nodePosition=v.NodePosition(x=waypoint.x_m, y=waypoint.y_m, mapId=service.site.map_id(waypoint.level)),
+        )
         self.battery_pct = battery_pct
         self.order_id, self.update_id = "", 0
         self.nodes: list[v.Node] = []
@@ -94,7 +109,7 @@ class VehicleSim:
     def take_orders(self) -> None:
         orders = self.link.orders_for(self.serial)
         if self.link_up:
-            for order in orders[self.orders_seen:]:
+            for order in orders[self.orders_seen :]:
                 self._accept(order)
         self.orders_seen = len(orders)
 
@@ -109,15 +124,20 @@ class VehicleSim:
             assert order.orderUpdateId > self.update_id, "order updates must count up"
             first = order.nodes[0]
             base_end = [n for n in self.nodes if n.released][-1]
-            assert (first.nodeId, first.sequenceId) == (base_end.nodeId, base_end.sequenceId), \
+            assert (first.nodeId, first.sequenceId) == (base_end.nodeId, base_end.sequenceId), (
                 "an update must start at the decision point"
+            )
             self.nodes = [n for n in self.nodes if n.sequenceId < first.sequenceId] + list(order.nodes)
         self.update_id = order.orderUpdateId
         self.updates_applied.append((order.orderId, order.orderUpdateId))
         for node in order.nodes:
             for action in node.actions:
-                self.actions.setdefault(action.actionId, v.ActionState(
-                    actionId=action.actionId, actionType=action.actionType, actionStatus=v.ActionStatus.WAITING))
+                self.actions.setdefault(
+                    action.actionId,
+                    v.ActionState(
+                        actionId=action.actionId, actionType=action.actionType, actionStatus=v.ActionStatus.WAITING
+                    ),
+                )
         if self.index == 0:
             self._arrive()
 
@@ -134,14 +154,19 @@ class VehicleSim:
             if status in ("RUNNING", "INITIALIZING") and action.blockingType == v.BlockingType.HARD:
                 return
             if status == v.ActionStatus.WAITING:
-                busy = any(self.actions[a.actionId].actionStatus in ("RUNNING", "INITIALIZING") for a in self.node.actions)
+                busy = any(
+                    self.actions[a.actionId].actionStatus in ("RUNNING", "INITIALIZING") for a in self.node.actions
+                )
                 if busy and action.blockingType == v.BlockingType.HARD:
                     return
                 self.set_action(action.actionId, v.ActionStatus.RUNNING)
 
     def _blocked(self) -> bool:
-        return any(self.actions[a.actionId].actionStatus not in ("FINISHED", "FAILED")
-                   for a in self.node.actions if a.blockingType == v.BlockingType.HARD)
+        return any(
+            self.actions[a.actionId].actionStatus not in ("FINISHED", "FAILED")
+            for a in self.node.actions
+            if a.blockingType == v.BlockingType.HARD
+        )
 
     def step(self) -> bool:
         """Drive to the next node if it is released and nothing holds the robot here."""
@@ -165,8 +190,12 @@ class VehicleSim:
     # -- reporting
     def set_action(self, action_id: str, status: str, result: str | None = None) -> None:
         old = self.actions.get(action_id)
-        self.actions[action_id] = v.ActionState(actionId=action_id, actionType=old.actionType if old else None,
-                                                actionStatus=status, resultDescription=result)
+        self.actions[action_id] = v.ActionState(
+            actionId=action_id,
+            actionType=old.actionType if old else None,
+            actionStatus=status,
+            resultDescription=result,
+        )
         if status in ("FINISHED", "FAILED") and any(a.actionId == action_id for a in self.node.actions):
             self._arrive()  # the next action at this node may start now
 
@@ -179,17 +208,25 @@ class VehicleSim:
 
     def state(self) -> v.State:
         node = self.node
-        ahead = self.nodes[self.index + 1:]
+        ahead = self.nodes[self.index + 1 :]
         self.header_id += 1
         return v.State(
-            headerId=self.header_id, timestamp=v.utc_timestamp(), manufacturer=self.manufacturer,
-            serialNumber=self.serial, orderId=self.order_id, orderUpdateId=self.update_id,
-            lastNodeId=node.nodeId, lastNodeSequenceId=node.sequenceId,
+            headerId=self.header_id,
+            timestamp=v.utc_timestamp(),
+            manufacturer=self.manufacturer,
+            serialNumber=self.serial,
+            orderId=self.order_id,
+            orderUpdateId=self.update_id,
+            lastNodeId=node.nodeId,
+            lastNodeSequenceId=node.sequenceId,
             nodeStates=[v.NodeState(nodeId=n.nodeId, sequenceId=n.sequenceId, released=n.released) for n in ahead],
-            edgeStates=[v.EdgeState(edgeId=f"{a.nodeId}>{b.nodeId}", sequenceId=b.sequenceId - 1, released=b.released)
-                        for a, b in zip([node] + ahead, ahead)],
-            agvPosition=v.AgvPosition(x=node.nodePosition.x, y=node.nodePosition.y, theta=0.0,
-                                      mapId=node.nodePosition.mapId),
+            edgeStates=[
+                v.EdgeState(edgeId=f"{a.nodeId}>{b.nodeId}", sequenceId=b.sequenceId - 1, released=b.released)
+                for a, b in zip([node] + ahead, ahead)
+            ],
+            agvPosition=v.AgvPosition(
+                x=node.nodePosition.x, y=node.nodePosition.y, theta=0.0, mapId=node.nodePosition.mapId
+            ),
             actionStates=list(self.actions.values()),
             batteryState=v.BatteryState(batteryCharge=self.battery_pct, charging=False),
             errors=list(self.errors),
@@ -214,13 +251,23 @@ class Fleet:
     def __init__(self, service: FleetService, link: FakeLink, store: SqlStore) -> None:
         self.service, self.link, self.store = service, link, store
 
-    def robot(self, serial: str, home: str, *, kind: str = "delivery", battery_pct: float = 90.0,
-              factsheet: dict[str, Any] | None = None, manufacturer: str = MAKER, online: bool = True) -> VehicleSim:
+    def robot(
+        self,
+        serial: str,
+        home: str,
+        *,
+        kind: str = "delivery",
+        battery_pct: float = 90.0,
+        factsheet: dict[str, Any] | None = None,
+        manufacturer: str = MAKER,
+        online: bool = True,
+    ) -> VehicleSim:
         """A robot as the fleet file declares it, that connected, sent its factsheet and a first state."""
         self.service.register_robot(serial, manufacturer, kind, home)
         if factsheet is None:
-            factsheet = ha.build_factsheet(manufacturer, serial, kind if kind != "thirdparty" else "delivery",
-                                           compartments=2)
+            factsheet = ha.build_factsheet(
+                manufacturer, serial, kind if kind != "thirdparty" else "delivery", compartments=2
+            )
         self.service.handle_vehicle(manufacturer, serial, "factsheet", v.Factsheet.from_dict(factsheet))
         self.connection(serial, v.ConnectionState.ONLINE, manufacturer)
         sim = VehicleSim(self.service, self.link, serial, home, battery_pct, manufacturer)
@@ -230,24 +277,52 @@ class Fleet:
         return sim
 
     def connection(self, serial: str, state: v.ConnectionState, manufacturer: str = MAKER) -> None:
-        self.service.handle_vehicle(manufacturer, serial, "connection", v.Connection(
-            headerId=0, timestamp=v.utc_timestamp(), manufacturer=manufacturer, serialNumber=serial,
-            connectionState=state))
+        self.service.handle_vehicle(
+            manufacturer,
+            serial,
+            "connection",
+            v.Connection(
+                headerId=0,
+                timestamp=v.utc_timestamp(),
+                manufacturer=manufacturer,
+                serialNumber=serial,
+                connectionState=state,
+            ),
+        )
 
-    def deliver(self, sender_place: str = "win-A01", recipient_place: str = "dept-hrss", priority: str = "normal",
-                barcode: str = "DOC-1") -> tuple[str, str]:
+    def deliver(
+        self,
+        sender_place: str = "win-A01",
+        recipient_place: str = "dept-hrss",
+        priority: str = "normal",
+        barcode: str = "DOC-1",
+    ) -> tuple[str, str]:
         delivery, pin = self.service.create_delivery(
-            Party(sender_place, "Clerk Wang"), Party(recipient_place, "Officer Li"),
-            [Document(barcode, "Business licence application")], priority, "")
+            Party(sender_place, "Clerk Wang"),
+            Party(recipient_place, "Officer Li"),
+            [Document(barcode, "Business licence application")],
+            priority,
+            "",
+        )
         return delivery.id, pin
 
     def state_of(self, delivery_id: str) -> S:
         return self.store.get_delivery(delivery_id).state
 
-    def elevator(self, level: int, door: str, held_by: str | None, moving: bool = False, elevator_id: str = "E2") -> None:
-        self.service.handle_elevator(ev.ElevatorStatus(
-            elevator_id=elevator_id, level=level, door=door, moving=moving, direction="none", held_by=held_by,
-            timestamp=ev.utc_now_iso()))
+    def elevator(
+        self, level: int, door: str, held_by: str | None, moving: bool = False, elevator_id: str = "E2"
+    ) -> None:
+        self.service.handle_elevator(
+            ev.ElevatorStatus(
+                elevator_id=elevator_id,
+                level=level,
+                door=door,
+                moving=moving,
+                direction="none",
+                held_by=held_by,
+                timestamp=ev.utc_now_iso(),
+            )
+        )
 
 
 @pytest.fixture
@@ -260,8 +335,10 @@ def fleet(tmp_path: Path, hall: Site, knowledge: KnowledgeBase):
 
 def run(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     """Run one scenario on a fresh asyncio loop, bounded by a timeout."""
+
     async def bounded() -> Any:
         return await asyncio.wait_for(make(), TEST_TIMEOUT_S)
+
     return asyncio.run(bounded())
 
 
@@ -356,11 +433,26 @@ def test_cross_floor_delivery_from_window_to_level_3(fleet: Fleet, hall: Site) -
         dr1.finish(ha.UNLOAD_DOCUMENTS)
         assert fleet.state_of(delivery_id) == S.DELIVERED
         assert states_seen(fleet.store, delivery_id) == [
-            "requested", "assigned", "to_pickup", "awaiting_load", "loaded", "in_transit",
-            "awaiting_recipient", "delivered"]
+            "requested",
+            "assigned",
+            "to_pickup",
+            "awaiting_load",
+            "loaded",
+            "in_transit",
+            "awaiting_recipient",
+            "delivered",
+        ]
         kinds = [e.kind for e in fleet.store.custody_for(delivery_id)]
-        assert kinds == ["created", "assigned", "loaded", "departed", "elevator_boarded", "elevator_exited",
-                         "arrived", "delivered"]
+        assert kinds == [
+            "created",
+            "assigned",
+            "loaded",
+            "departed",
+            "elevator_boarded",
+            "elevator_exited",
+            "arrived",
+            "delivered",
+        ]
         assert fleet.store.verify_custody() == []
 
         # and home to its dock
@@ -387,6 +479,7 @@ def test_cross_floor_delivery_from_window_to_level_3(fleet: Fleet, hall: Site) -
         assert [r.command for _, r in link.elevator[calls_before:]] == ["call", "call", "release"]
         assert "dr1" in service.runs and service.runs["dr1"].delivery_id == next_id
         assert fleet.state_of(next_id) == S.TO_PICKUP and fleet.store.get_delivery(next_id).robot_id == "dr1"
+
     run(scenario)
 
 
@@ -434,8 +527,9 @@ def test_broker_reconnect_of_the_fleet_asks_every_vehicle_for_its_state(fleet: F
     fleet.robot("gr1", "wait-A", kind="guidance")
     before = {r: len(fleet.link.instant_for(r, "stateRequest")) for r in ("dr1", "gr1")}
     fleet.service.resync()  # what the MQTT master calls on every (re)connect to the broker
-    assert {r: len(fleet.link.instant_for(r, "stateRequest")) for r in ("dr1", "gr1")} == \
-        {r: n + 1 for r, n in before.items()}
+    assert {r: len(fleet.link.instant_for(r, "stateRequest")) for r in ("dr1", "gr1")} == {
+        r: n + 1 for r, n in before.items()
+    }
 
 
 # ----------------------------------------------------------------------------- other makes
@@ -443,19 +537,25 @@ def pick_drop_factsheet(manufacturer: str, serial: str) -> dict[str, Any]:
     """A plain VDA 5050 vehicle of another make: drives, picks and drops, nothing of ours."""
     sheet = ha.build_factsheet(manufacturer, serial, "delivery")
     sheet["protocolFeatures"]["agvActions"] = [
-        {"actionType": t, "actionScopes": ["NODE"], "blockingTypes": ["HARD"]} for t in ("pick", "drop")]
+        {"actionType": t, "actionScopes": ["NODE"], "blockingTypes": ["HARD"]} for t in ("pick", "drop")
+    ]
     return sheet
 
 
 def test_same_floor_transfer_goes_to_another_make_by_pick_and_drop(fleet: Fleet, hall: Site) -> None:
-    tp = fleet.robot("tp1", "park-1", kind="thirdparty", manufacturer="OtherCo",
-                     factsheet=pick_drop_factsheet("OtherCo", "tp1"))
+    tp = fleet.robot(
+        "tp1", "park-1", kind="thirdparty", manufacturer="OtherCo", factsheet=pick_drop_factsheet("OtherCo", "tp1")
+    )
     delivery_id, _ = fleet.deliver(sender_place="win-A01", recipient_place="win-C01")
     assert fleet.store.get_delivery(delivery_id).robot_id == "tp1"
     order = fleet.link.orders_for("tp1")[0]
-    actions = [(n.nodeId, a.actionType, {p.key: p.value for p in a.actionParameters}) for n in order.nodes for a in n.actions]
+    actions = [
+        (n.nodeId, a.actionType, {p.key: p.value for p in a.actionParameters}) for n in order.nodes for a in n.actions
+    ]
     assert [(node, kind) for node, kind, _ in actions] == [
-        (hall.place("win-A01").waypoint_id, "pick"), (hall.place("win-C01").waypoint_id, "drop")]
+        (hall.place("win-A01").waypoint_id, "pick"),
+        (hall.place("win-C01").waypoint_id, "drop"),
+    ]
     assert all(params["loadId"] == delivery_id for _, _, params in actions)
 
     tp.drive()
@@ -465,12 +565,17 @@ def test_same_floor_transfer_goes_to_another_make_by_pick_and_drop(fleet: Fleet,
     tp.finish("drop")
     assert fleet.state_of(delivery_id) == S.DELIVERED
     custody = fleet.store.custody_for(delivery_id)
-    assert [(e.kind, e.actor) for e in custody if e.kind in ("loaded", "delivered")] == [("loaded", "tp1"), ("delivered", "tp1")]
+    assert [(e.kind, e.actor) for e in custody if e.kind in ("loaded", "delivered")] == [
+        ("loaded", "tp1"),
+        ("delivered", "tp1"),
+    ]
     assert fleet.store.verify_custody() == []
 
 
 def test_cross_floor_work_never_goes_to_another_make(fleet: Fleet) -> None:
-    fleet.robot("tp1", "park-1", kind="thirdparty", manufacturer="OtherCo", factsheet=pick_drop_factsheet("OtherCo", "tp1"))
+    fleet.robot(
+        "tp1", "park-1", kind="thirdparty", manufacturer="OtherCo", factsheet=pick_drop_factsheet("OtherCo", "tp1")
+    )
     delivery_id, _ = fleet.deliver(sender_place="win-A01", recipient_place="dept-hrss")  # level 3: the elevator
     assert fleet.state_of(delivery_id) == S.REQUESTED and fleet.link.orders_for("tp1") == []
     fleet.robot("dr1", "dock-1")
@@ -515,8 +620,9 @@ def test_offline_robot_is_not_chosen(fleet: Fleet) -> None:
 
 def test_robot_that_does_not_know_where_it_is_is_skipped(fleet: Fleet) -> None:
     lost = fleet.robot("dr3", "dock-3")
-    lost.idle_node = v.Node(nodeId="", sequenceId=0, released=True,
-                            nodePosition=v.NodePosition(x=0.0, y=0.0, mapId="unknown-map"))
+    lost.idle_node = v.Node(
+        nodeId="", sequenceId=0, released=True, nodePosition=v.NodePosition(x=0.0, y=0.0, mapId="unknown-map")
+    )
     lost.publish()
     fleet.robot("dr1", "dock-1")
     delivery_id, _ = fleet.deliver()
@@ -581,8 +687,14 @@ def test_rejected_order_puts_the_delivery_back_to_requested(fleet: Fleet) -> Non
     delivery_id, _ = fleet.deliver()
     order = fleet.link.orders_for("dr1")[0]
     dr1.orders_seen = 1  # the robot refuses it instead of taking it
-    dr1.errors = [v.Error(errorType="orderError", errorLevel="WARNING", errorDescription="map floor9 unknown",
-                          errorReferences=[v.ErrorReference(referenceKey="orderId", referenceValue=order.orderId)])]
+    dr1.errors = [
+        v.Error(
+            errorType="orderError",
+            errorLevel="WARNING",
+            errorDescription="map floor9 unknown",
+            errorReferences=[v.ErrorReference(referenceKey="orderId", referenceValue=order.orderId)],
+        )
+    ]
     dr1.publish()
     assert fleet.state_of(delivery_id) == S.REQUESTED
     assert fleet.store.get_delivery(delivery_id).robot_id is None
@@ -611,6 +723,7 @@ def test_unlock_resolves_when_the_robot_reports_finished(fleet: Fleet) -> None:
         dr1.set_action(sent[0].actionId, v.ActionStatus.FINISHED, "opened")
         dr1.publish()
         assert await asyncio.wait_for(task, 5.0) == "opened"
+
     run(scenario)
 
 
@@ -624,6 +737,7 @@ def test_unlock_with_wrong_pin_is_403(fleet: Fleet) -> None:
         with pytest.raises(FleetError, match="wrong PIN") as caught:
             await asyncio.wait_for(task, 5.0)
         assert caught.value.status == 403
+
     run(scenario)
 
 
@@ -635,6 +749,7 @@ def test_close_compartment_waits_for_the_robot(fleet: Fleet) -> None:
         dr1.set_action(sent[0].actionId, v.ActionStatus.FINISHED, "locked")
         dr1.publish()
         assert await asyncio.wait_for(task, 5.0) == "locked"
+
     run(scenario)
 
 
@@ -649,6 +764,7 @@ def test_ask_has_the_guidance_robot_speak_the_answer(fleet: Fleet) -> None:
         assert robot_id == "g1" and wav == "/tmp/answer.wav"
         assert "A" in answer.text and sent[0].param("text") == answer.text
         assert sent[0].param("language") == answer.language
+
     run(scenario)
 
 
@@ -682,7 +798,9 @@ def test_estop_keeps_the_files_with_the_robot_and_reset_lets_it_go_on(fleet: Fle
 
         summary = service.robot_summary(service.robots["dr1"])
         assert summary["activity"] == "error" and summary["e_stop"] == "REMOTE"
-        assert {"type": "emergencyStop", "level": "FATAL", "description": "emergency stop by Tech Zhao"} in summary["errors"]
+        assert {"type": "emergencyStop", "level": "FATAL", "description": "emergency stop by Tech Zhao"} in summary[
+            "errors"
+        ]
         delivery = fleet.store.get_delivery(delivery_id)
         assert delivery.state == S.LOADED and delivery.robot_id == "dr1", "the files stay with dr1"
         last = fleet.store.custody_for(delivery_id)[-1]
@@ -698,6 +816,7 @@ def test_estop_keeps_the_files_with_the_robot_and_reset_lets_it_go_on(fleet: Fle
         assert fleet.store.custody_for(delivery_id)[-1].kind == "emergency_stop_reset"
         assert dr1.drive() == hall.place("lobby-E2-L1").waypoint_id  # on with the same trip
         assert fleet.state_of(delivery_id) == S.IN_TRANSIT
+
     run(scenario)
 
 
@@ -718,6 +837,7 @@ def test_estop_of_an_unknown_robot_is_404(fleet: Fleet) -> None:
         with pytest.raises(FleetError, match="no robot") as caught:
             await fleet.service.emergency_stop("nobody", "Tech Zhao")
         assert caught.value.status == 404
+
     run(scenario)
 
 
@@ -739,8 +859,12 @@ def test_low_battery_robot_on_its_dock_charges_and_works_again_once_charged(flee
 def test_low_battery_robot_away_from_home_drives_to_its_dock_to_charge(fleet: Fleet, hall: Site) -> None:
     dr1 = fleet.robot("dr1", "dock-1")
     away = hall.waypoint(hall.place("win-A01").waypoint_id)
-    dr1.idle_node = v.Node(nodeId=away.id, sequenceId=0, released=True, nodePosition=v.NodePosition(
-        x=away.x_m, y=away.y_m, mapId=hall.map_id(away.level)))
+    dr1.idle_node = v.Node(
+        nodeId=away.id,
+        sequenceId=0,
+        released=True,
+        nodePosition=v.NodePosition(x=away.x_m, y=away.y_m, mapId=hall.map_id(away.level)),
+    )
     dr1.battery_pct = 22.0
     dr1.publish()
     orders = fleet.link.orders_for("dr1")

@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from test_fleet_service import Fleet, VehicleSim, fleet, hall, knowledge, publish_with, run  # noqa: F401
 
 from fleet_api.domain.waiting import TicketEvent
-from fleet_api.service.guidance_desk import HELP_DESK_PLACE_ID
 from fleet_api.http import routes_kiosk
+from fleet_api.service.guidance_desk import HELP_DESK_PLACE_ID
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.planner import plan_route
 from maps.site import Site
-from test_fleet_service import Fleet, VehicleSim, fleet, hall, knowledge, publish_with, run  # noqa: F401
 
 pytestmark = pytest.mark.integration
 SESSION = "visitor-0001"
@@ -37,8 +37,10 @@ def with_kiosk(fleet: Fleet, scenario: Callable[[Call], Awaitable[None]]) -> Non
     async def main() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://kiosk.test", timeout=10.0) as client:
+
             async def call(method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
                 return await client.request(method, path, json=body)
+
             await scenario(call)
 
     run(main)
@@ -62,8 +64,11 @@ def test_a_follow_up_question_is_answered_about_the_service_asked_before(fleet: 
     async def scenario(call: Call) -> None:
         speaker = asyncio.create_task(speak_all(g1, fleet))
         try:
-            first = await call("POST", "/api/kiosk/ask", {"text": "营业执照怎么办", "language": "zh-CN",
-                                                           "robot_id": "g1", "session_id": SESSION})
+            first = await call(
+                "POST",
+                "/api/kiosk/ask",
+                {"text": "营业执照怎么办", "language": "zh-CN", "robot_id": "g1", "session_id": SESSION},
+            )
             assert first.status_code == 200, first.text
             first = first.json()
             assert first["item"] == "business-licence" and not first["needs_helper"]
@@ -74,14 +79,19 @@ def test_a_follow_up_question_is_answered_about_the_service_asked_before(fleet: 
             assert (details["window"], details["floor"], details["fee"], details["online"]) == ("A01-A04", 1, 0, True)
             assert details["processing_days"] == 1
 
-            follow_up = (await call("POST", "/api/kiosk/ask", {"text": "那要带什么材料？", "robot_id": "g1",
-                                                                "session_id": SESSION})).json()
+            follow_up = (
+                await call(
+                    "POST", "/api/kiosk/ask", {"text": "那要带什么材料？", "robot_id": "g1", "session_id": SESSION}
+                )
+            ).json()
             assert (follow_up["item"], follow_up["asks"]) == ("business-licence", "materials")
             assert "公司章程" in follow_up["answer"]
             spoken = [a.param("text") for a in fleet.link.instant_for("g1", ha.SPEAK)]
             assert spoken == [first["answer"], follow_up["answer"]], "the robot says both answers"
 
-            other = (await call("POST", "/api/kiosk/ask", {"text": "那要带什么材料？", "session_id": "visitor-0002"})).json()
+            other = (
+                await call("POST", "/api/kiosk/ask", {"text": "那要带什么材料？", "session_id": "visitor-0002"})
+            ).json()
             assert other["item"] is None and other["details"] is None  # another visitor: which service?
         finally:
             speaker.cancel()
@@ -93,21 +103,24 @@ def test_an_abstained_answer_and_the_helper_button_notify_the_information_desk(f
     fleet.robot("g1", "wait-A", kind="guidance", online=False)  # answers still show on screen
 
     async def scenario(call: Call) -> None:
-        unsure = (await call("POST", "/api/kiosk/ask", {"text": "我想申请火星签证", "robot_id": "g1",
-                                                         "session_id": SESSION})).json()
+        unsure = (
+            await call("POST", "/api/kiosk/ask", {"text": "我想申请火星签证", "robot_id": "g1", "session_id": SESSION})
+        ).json()
         assert unsure["item"] is None and unsure["needs_helper"] and unsure["helper_notified"]
         assert not unsure["spoken"]
         (note,) = fleet.store.notifications_for(HELP_DESK_PLACE_ID)
         assert "帮办请求" in note.text_zh and "g1" in note.text_zh and "火星签证" in note.text_zh
         assert note.text_en.startswith("Helper requested")
 
-        again = await call("POST", "/api/kiosk/helper", {"robot_id": "g1", "question": "我想申请火星签证",
-                                                          "session_id": SESSION})
+        again = await call(
+            "POST", "/api/kiosk/helper", {"robot_id": "g1", "question": "我想申请火星签证", "session_id": SESSION}
+        )
         assert again.status_code == 200 and again.json()["repeated"]  # the same visitor tapping: one request
         assert len(fleet.store.notifications_for(HELP_DESK_PLACE_ID)) == 1
 
-        other = (await call("POST", "/api/kiosk/helper", {"robot_id": "g1", "language": "en",
-                                                          "session_id": "visitor-0002"})).json()
+        other = (
+            await call("POST", "/api/kiosk/helper", {"robot_id": "g1", "language": "en", "session_id": "visitor-0002"})
+        ).json()
         assert other["notified"] and not other["repeated"]
         assert other["message"] == other["message_en"] and "staff helper" in other["message"]
         assert "工作人员" in other["message_zh"]
@@ -124,7 +137,9 @@ def test_the_helper_call_is_said_aloud_by_an_online_robot(fleet: Fleet) -> None:
     fleet.robot("g1", "wait-A", kind="guidance")
 
     async def scenario(call: Call) -> None:
-        answer = (await call("POST", "/api/kiosk/helper", {"robot_id": "g1", "question": "", "session_id": SESSION})).json()
+        answer = (
+            await call("POST", "/api/kiosk/helper", {"robot_id": "g1", "question": "", "session_id": SESSION})
+        ).json()
         assert answer["notified"]
         (said,) = fleet.link.instant_for("g1", ha.SPEAK)
         assert said.param("text") == answer["message_zh"] and said.param("language") == "zh-CN"
@@ -134,7 +149,8 @@ def test_the_helper_call_is_said_aloud_by_an_online_robot(fleet: Fleet) -> None:
 
 
 def test_lead_sends_the_robot_to_the_nearest_window_of_the_service_and_it_speaks_on_arrival(
-        fleet: Fleet, hall: Site) -> None:
+    fleet: Fleet, hall: Site
+) -> None:
     g1 = fleet.robot("g1", "wait-A", kind="guidance")
     windows = [f"win-A0{n}" for n in range(1, 5)]  # business licence: A01-A04
     start = hall.place("wait-A").waypoint_id
@@ -174,8 +190,9 @@ def test_lead_is_refused_plainly_when_the_robot_cannot_go(fleet: Fleet, trouble:
         g1.errors = [v.Error(errorType="emergencyStop", errorLevel="FATAL", errorDescription="e-stop")]
         publish_with(g1, safetyState=v.SafetyState(eStop="MANUAL"))
     if trouble == "visit":  # on its way to a visitor who waited too long
-        fleet.service.queue_event("B023", TicketEvent.ISSUED, datetime.now(timezone.utc) - timedelta(minutes=20),
-                                  service="x", zone_id="wait-B")
+        fleet.service.queue_event(
+            "B023", TicketEvent.ISSUED, datetime.now(UTC) - timedelta(minutes=20), service="x", zone_id="wait-B"
+        )
         assert fleet.link.orders_for("g1")
     expected = {"offline": ("offline", "离线"), "estop": ("stopped", "急停"), "visit": ("busy", "其他任务")}[trouble]
 

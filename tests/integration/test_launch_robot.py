@@ -11,7 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from hall_interfaces.msg import CompartmentState
@@ -19,16 +18,32 @@ from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import BatteryState
 from support import processes_mentioning, stop_process
 
+import hallfleet.ros_env  # noqa: F401  (loopback DDS before rclpy)
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_launched_delivery_robot_publishes_its_topics_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     robot_id = "lr" + secrets.token_hex(4)
     launch = subprocess.Popen(
-        [sys.executable, "-m", "hallfleet_apps.cli", "launch", str(REPO / "launch/delivery_robot.launch.yaml"),
-         f"robot_id:={robot_id}", f"serial_url:={tmp_path / 'base.tty'}", "time_scale:=5.0",
-         "mqtt_url:=mqtt://127.0.0.1:1", "--log-dir", str(tmp_path / "logs")],  # no broker needed to drive ROS
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy(), cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "hallfleet_apps.cli",
+            "launch",
+            str(REPO / "launch/delivery_robot.launch.yaml"),
+            f"robot_id:={robot_id}",
+            f"serial_url:={tmp_path / 'base.tty'}",
+            "time_scale:=5.0",
+            "mqtt_url:=mqtt://127.0.0.1:1",
+            "--log-dir",
+            str(tmp_path / "logs"),
+        ],  # no broker needed to drive ROS
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ.copy(),
+        cwd=REPO,
     )
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -36,7 +51,9 @@ def test_launched_delivery_robot_publishes_its_topics_and_stops_on_ctrl_c(tmp_pa
     seen: dict[str, object] = {}
     node.create_subscription(PoseStamped, f"/{robot_id}/pose", lambda m: seen.setdefault("pose", m), 10)
     node.create_subscription(BatteryState, f"/{robot_id}/battery_state", lambda m: seen.setdefault("battery", m), 10)
-    node.create_subscription(CompartmentState, f"/{robot_id}/compartments", lambda m: seen.setdefault("compartment", m), 10)
+    node.create_subscription(
+        CompartmentState, f"/{robot_id}/compartments", lambda m: seen.setdefault("compartment", m), 10
+    )
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)

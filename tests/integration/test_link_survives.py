@@ -17,17 +17,22 @@ from pathlib import Path
 if os.environ.get("ROS_DOMAIN_ID", "0") in ("", "0"):
     os.environ["ROS_DOMAIN_ID"] = str(random.randint(1, 200))
 
-import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
-
 import pytest  # noqa: E402
-
-from maps.planner import plan_route  # noqa: E402
-from maps.site import load_site  # noqa: E402
 from fleet_process import fleet_manager, get_json, post_json, start_other_make, write_other_make_fleet  # noqa: E402
 from robot_process import (  # noqa: E402
-    ROBOT_DRIVE_RERUNS, SITE_DIR, RobotProcess, VdaMaster, order_graph, unique_robot_id, wait_for,
+    ROBOT_DRIVE_RERUNS,
+    SITE_DIR,
+    RobotProcess,
+    VdaMaster,
+    order_graph,
+    unique_robot_id,
+    wait_for,
 )
 from support import free_port, stop_process  # noqa: E402
+
+import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
+from maps.planner import plan_route  # noqa: E402
+from maps.site import load_site  # noqa: E402
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 pytestmark = [
@@ -47,8 +52,9 @@ class PrivateBroker:
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         self.config = workdir / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n",
-                               encoding="utf-8")
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8"
+        )
         self.log_path = workdir / "mosquitto.log"
         self.proc: subprocess.Popen | None = None
 
@@ -111,16 +117,29 @@ def test_robot_finishes_its_base_while_the_broker_is_down_and_reports_it_after_t
     time.sleep(5.0)  # 50 s of simulated time without a broker
     broker.start()
 
-    master.wait("connection", lambda m: m["connectionState"] == "ONLINE", 20.0,
-                "the robot's ONLINE connection again after the restart", after_s=time.monotonic() - 1.0)
+    master.wait(
+        "connection",
+        lambda m: m["connectionState"] == "ONLINE",
+        20.0,
+        "the robot's ONLINE connection again after the restart",
+        after_s=time.monotonic() - 1.0,
+    )
     after_s = time.monotonic()
     master.send_instant({"actionType": "stateRequest", "actionId": "ls-sr", "blockingType": "NONE"})
     # the answer to the stateRequest (states queued while the broker was away may arrive first)
-    first = master.wait_state(lambda s: any(a["actionId"] == "ls-sr" for a in s["actionStates"]), 20.0,
-                              "the robot's answer to the stateRequest", after_s=after_s)
+    first = master.wait_state(
+        lambda s: any(a["actionId"] == "ls-sr" for a in s["actionStates"]),
+        20.0,
+        "the robot's answer to the stateRequest",
+        after_s=after_s,
+    )
     assert route.index(first["lastNodeId"]) > route.index(before["lastNodeId"]), "it drove on while offline"
-    state = master.wait_state(lambda s: s["orderId"] == "ls-drive" and not s["driving"], 40.0,
-                              "the robot waiting at the end of its base", after_s=after_s)
+    state = master.wait_state(
+        lambda s: s["orderId"] == "ls-drive" and not s["driving"],
+        40.0,
+        "the robot waiting at the end of its base",
+        after_s=after_s,
+    )
     assert state["lastNodeId"] == base_end, f"it should wait at the end of its base:\n{process.log()}"
     assert [n["nodeId"] for n in state["nodeStates"]] == route[4:], "the horizon is still there, unreleased"
     assert not any(n["released"] for n in state["nodeStates"])
@@ -128,8 +147,11 @@ def test_robot_finishes_its_base_while_the_broker_is_down_and_reports_it_after_t
     # the fleet, back in touch, releases the rest: the robot drives on to the goal
     update_nodes, update_edges = order_graph(site, route[3:], first_sequence_id=6)
     master.send_order("ls-drive", update_nodes, update_edges, order_update_id=1)
-    done = master.wait_state(lambda s: s["orderId"] == "ls-drive" and s["lastNodeId"] == GOAL_WAYPOINT
-                             and not s["driving"], 40.0, f"arrival at {GOAL_WAYPOINT}")
+    done = master.wait_state(
+        lambda s: s["orderId"] == "ls-drive" and s["lastNodeId"] == GOAL_WAYPOINT and not s["driving"],
+        40.0,
+        f"arrival at {GOAL_WAYPOINT}",
+    )
     assert done["orderUpdateId"] == 1 and done["nodeStates"] == []
     assert process.robot.poll() is None
 
@@ -139,8 +161,13 @@ def test_robot_reconnects_after_repeated_broker_restarts(link) -> None:
     for attempt in range(2):
         broker.stop()
         broker.start()
-        master.wait("connection", lambda m: m["connectionState"] == "ONLINE", 20.0,
-                    f"ONLINE after restart {attempt + 1}", after_s=time.monotonic() - 1.0)
+        master.wait(
+            "connection",
+            lambda m: m["connectionState"] == "ONLINE",
+            20.0,
+            f"ONLINE after restart {attempt + 1}",
+            after_s=time.monotonic() - 1.0,
+        )
         master.wait_state(lambda s: s.get("agvPosition") is not None, 20.0, f"states after restart {attempt + 1}")
     assert process.robot.poll() is None, process.log()
 
@@ -164,15 +191,28 @@ def test_fleet_manager_and_vehicle_both_come_back_after_a_broker_restart(tmp_pat
 
             broker.stop()
             broker.start()  # retained messages are gone with it: both sides must announce themselves again
-            wait_for(lambda: sum(a["actionType"] == "stateRequest" for a in vehicle.instant_actions_received)
-                     > requests_before, 30.0, "the fleet's stateRequest after it reconnected")
+            wait_for(
+                lambda: (
+                    sum(a["actionType"] == "stateRequest" for a in vehicle.instant_actions_received) > requests_before
+                ),
+                30.0,
+                "the fleet's stateRequest after it reconnected",
+            )
             wait_for(online, 20.0, f"{serial} online again in the fleet")
 
-            delivery = post_json(f"{base}/api/deliveries", {
-                "sender": {"place_id": "win-A01", "person": "王敏"}, "recipient": {"place_id": "win-C01", "person": "李强"},
-                "documents": [{"barcode": "SH-LS-1", "title": "社保转移申请"}]})["delivery"]
-            wait_for(lambda: get_json(f"{base}/api/deliveries/{delivery['id']}")["state"] == "delivered", 30.0,
-                     "a transfer carried out after the restart")
+            delivery = post_json(
+                f"{base}/api/deliveries",
+                {
+                    "sender": {"place_id": "win-A01", "person": "王敏"},
+                    "recipient": {"place_id": "win-C01", "person": "李强"},
+                    "documents": [{"barcode": "SH-LS-1", "title": "社保转移申请"}],
+                },
+            )["delivery"]
+            wait_for(
+                lambda: get_json(f"{base}/api/deliveries/{delivery['id']}")["state"] == "delivered",
+                30.0,
+                "a transfer carried out after the restart",
+            )
     finally:
         if vehicle is not None:
             vehicle.close()

@@ -18,9 +18,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -81,17 +81,31 @@ def broker() -> Iterator[Broker]:
         fleet.write_text(FLEET_YAML, encoding="utf-8")
         out_dir, port = work / "broker", _free_port()
         result = subprocess.run(
-            [sys.executable, "-m", "hallfleet_apps.cli", "broker", "config", "--fleet", str(fleet),
-             "--out-dir", str(out_dir), "--port", str(port)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "hallfleet_apps.cli",
+                "broker",
+                "config",
+                "--fleet",
+                str(fleet),
+                "--out-dir",
+                str(out_dir),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         credentials = {line.split("\t")[0]: line.split("\t")[1] for line in result.stdout.splitlines() if "\t" in line}
         assert set(credentials) == {"fleet", "elevators", f"{MAKER}-va", f"{MAKER}-vb"}
         log = work / "mosquitto.log"
         with log.open("wb") as log_file:
-            proc = subprocess.Popen([MOSQUITTO, "-c", str(out_dir / "mosquitto.conf")],
-                                    stdout=log_file, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [MOSQUITTO, "-c", str(out_dir / "mosquitto.conf")], stdout=log_file, stderr=subprocess.STDOUT
+            )
         _wait_listening(proc, port, log)
         yield Broker(port, credentials, out_dir)
     finally:
@@ -109,8 +123,9 @@ class Client:
     """A paho 2 client that records the CONNACK, SUBACKs and every message it receives."""
 
     def __init__(self, port: int, username: str | None, password: str | None) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}",
-                                  protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv311
+        )
         if username is not None:
             self.client.username_pw_set(username, password)
         self.connack: queue.Queue = queue.Queue()
@@ -145,7 +160,9 @@ class Client:
             while (topic, payload) not in self.messages:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"{payload!r} on {topic} not received within {TIMEOUT_S} s; got {self.messages}")
+                    raise AssertionError(
+                        f"{payload!r} on {topic} not received within {TIMEOUT_S} s; got {self.messages}"
+                    )
                 self._arrived.wait(remaining)
             return list(self.messages)
 

@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from test_fleet_restart import Hall, db_url  # noqa: F401
+from test_fleet_service import Fleet, S, VehicleSim, fleet, hall, knowledge, run, states_seen  # noqa: F401
+from test_return_and_absence import Locks, kinds, recipient_pin, type_pin
 
 from fleet_api.domain.eta import HANDOVER_S
 from fleet_api.domain.pins import verify_pin
@@ -26,19 +28,29 @@ from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.planner import plan_route
 from maps.site import Site
-from test_fleet_restart import Hall, db_url  # noqa: F401
-from test_fleet_service import S, Fleet, VehicleSim, fleet, hall, knowledge, run, states_seen  # noqa: F401
-from test_return_and_absence import Locks, kinds, recipient_pin, type_pin
 
 pytestmark = pytest.mark.integration
 
-DELIVERED = ["created", "assigned", "loaded", "departed", "elevator_boarded", "elevator_exited", "arrived",
-             "unlocked_by_recipient", "delivered"]
+DELIVERED = [
+    "created",
+    "assigned",
+    "loaded",
+    "departed",
+    "elevator_boarded",
+    "elevator_exited",
+    "arrived",
+    "unlocked_by_recipient",
+    "delivered",
+]
 
 
 def actions_of(order: v.Order) -> list[tuple[str, str, Any, Any]]:
     """(node, action type, delivery, compartment) of every node action in the order, in driving order."""
-    return [(n.nodeId, a.actionType, a.param("deliveryId"), a.param("compartmentId")) for n in order.nodes for a in n.actions]
+    return [
+        (n.nodeId, a.actionType, a.param("deliveryId"), a.param("compartmentId"))
+        for n in order.nodes
+        for a in n.actions
+    ]
 
 
 def wp(hall: Site, place: str) -> str:
@@ -59,7 +71,9 @@ def ride_to_level_3(fleet: Fleet, sim: VehicleSim, hall: Site) -> None:
     fleet.elevator(3, "open", sim.serial)
 
 
-async def load_both(fleet: Fleet, sim: VehicleSim, locks: Locks, first: tuple[str, str], second: tuple[str, str]) -> None:
+async def load_both(
+    fleet: Fleet, sim: VehicleSim, locks: Locks, first: tuple[str, str], second: tuple[str, str]
+) -> None:
     """At the window: compartment 1 for the first delivery, then compartment 2 for the second."""
     for compartment, (delivery_id, sender_pin) in enumerate((first, second), start=1):
         assert fleet.state_of(delivery_id) == S.AWAITING_LOAD
@@ -69,8 +83,9 @@ async def load_both(fleet: Fleet, sim: VehicleSim, locks: Locks, first: tuple[st
         assert fleet.state_of(delivery_id) == S.LOADED
 
 
-async def take_out(fleet: Fleet, locks: Locks, sim: VehicleSim, delivery_id: str, place: str, person: str,
-                   compartment: int) -> None:
+async def take_out(
+    fleet: Fleet, locks: Locks, sim: VehicleSim, delivery_id: str, place: str, person: str, compartment: int
+) -> None:
     pin = recipient_pin(fleet, place, delivery_id)
     assert await type_pin(fleet, locks, pin, person, compartment) == f"compartment {compartment} open"
     locks.bank.close(compartment, occupied=False)
@@ -93,8 +108,9 @@ def test_two_files_from_one_window_to_two_departments_on_floor_3_share_one_trip(
         assert (hr_d.robot_id, hr_d.compartment_id, pl_d.robot_id, pl_d.compartment_id) == ("dr1", 1, "dr1", 2)
         assert fleet.service.robots["dr1"].delivery_ids == [hr_id, pl_id]
         assert hr_d.recipient_pin_hash != pl_d.recipient_pin_hash
-        assert [e.detail for e in fleet.store.custody_for(hr_id) if e.kind == "assigned"] == \
-            ["robot dr1 compartment 1; with 1 other delivery"]
+        assert [e.detail for e in fleet.store.custody_for(hr_id) if e.kind == "assigned"] == [
+            "robot dr1 compartment 1; with 1 other delivery"
+        ]
 
         # the robot waits at the window: first compartment 1, then compartment 2
         assert dr1.drive() == window
@@ -120,21 +136,34 @@ def test_two_files_from_one_window_to_two_departments_on_floor_3_share_one_trip(
         await take_out(fleet, locks, dr1, pl_id, "dept-planning", "Officer Zhou", 2)
         assert fleet.state_of(pl_id) == S.DELIVERED
 
-        for delivery_id, compartment, taker, place in ((hr_id, 1, "Officer Li", "dept-hrss"),
-                                                        (pl_id, 2, "Officer Zhou", "dept-planning")):
+        for delivery_id, compartment, taker, place in (
+            (hr_id, 1, "Officer Li", "dept-hrss"),
+            (pl_id, 2, "Officer Zhou", "dept-planning"),
+        ):
             custody = fleet.store.custody_for(delivery_id)
             assert [e.kind for e in custody if e.kind != "unlock_refused"] == DELIVERED
             by_kind = {e.kind: e for e in custody}
-            assert (by_kind["loaded"].actor, by_kind["loaded"].compartment_id, by_kind["loaded"].place_id) == \
-                ("Clerk Wang", compartment, "win-A01")
+            assert (by_kind["loaded"].actor, by_kind["loaded"].compartment_id, by_kind["loaded"].place_id) == (
+                "Clerk Wang",
+                compartment,
+                "win-A01",
+            )
             assert (by_kind["delivered"].actor, by_kind["delivered"].place_id) == (taker, place)
             assert states_seen(fleet.store, delivery_id) == [
-                "requested", "assigned", "to_pickup", "awaiting_load", "loaded", "in_transit", "awaiting_recipient",
-                "delivered"]
+                "requested",
+                "assigned",
+                "to_pickup",
+                "awaiting_load",
+                "loaded",
+                "in_transit",
+                "awaiting_recipient",
+                "delivered",
+            ]
         assert fleet.store.verify_custody() == []
         home = fleet.link.orders_for("dr1")[-1]
         assert home.nodes[0].nodeId == planning and home.nodes[-1].nodeId == wp(hall, "dock-1")
         assert fleet.service.robots["dr1"].delivery_ids == []
+
     run(scenario)
 
 
@@ -143,13 +172,24 @@ def test_the_order_loads_both_at_one_window_node_and_hands_over_in_turn(fleet: F
     pl_id, _ = fleet.deliver(recipient_place="dept-planning")
     fleet.robot("dr1", "dock-1")
     trip = fleet.service.runs["dr1"].trip
-    stops = [(n.nodeId, a.actionType, a.param("deliveryId"), a.param("compartmentId"), a.blockingType)
-             for n in trip.nodes for a in n.actions]
+    stops = [
+        (n.nodeId, a.actionType, a.param("deliveryId"), a.param("compartmentId"), a.blockingType)
+        for n in trip.nodes
+        for a in n.actions
+    ]
     window, hr, planning = wp(hall, "win-A01"), wp(hall, "dept-hrss"), wp(hall, "dept-planning")
-    assert stops == [(window, ha.LOAD_DOCUMENTS, hr_id, 1, "HARD"), (window, ha.LOAD_DOCUMENTS, pl_id, 2, "HARD"),
-                     (hr, ha.UNLOAD_DOCUMENTS, hr_id, 1, "HARD"), (planning, ha.UNLOAD_DOCUMENTS, pl_id, 2, "HARD")]
-    pins = {a.param("deliveryId"): a.param("pinHash") for n in trip.nodes for a in n.actions
-            if a.actionType == ha.UNLOAD_DOCUMENTS}
+    assert stops == [
+        (window, ha.LOAD_DOCUMENTS, hr_id, 1, "HARD"),
+        (window, ha.LOAD_DOCUMENTS, pl_id, 2, "HARD"),
+        (hr, ha.UNLOAD_DOCUMENTS, hr_id, 1, "HARD"),
+        (planning, ha.UNLOAD_DOCUMENTS, pl_id, 2, "HARD"),
+    ]
+    pins = {
+        a.param("deliveryId"): a.param("pinHash")
+        for n in trip.nodes
+        for a in n.actions
+        if a.actionType == ha.UNLOAD_DOCUMENTS
+    }
     assert pins == {d: fleet.store.get_delivery(d).recipient_pin_hash for d in (hr_id, pl_id)}
 
 
@@ -161,7 +201,9 @@ def test_an_urgent_delivery_rides_alone_and_the_normal_ones_share_the_next_robot
     fleet.robot("dr1", "dock-1")
     assert fleet.store.get_delivery(urgent).robot_id == "dr1"
     assert [a[1:3] for a in actions_of(fleet.link.orders_for("dr1")[0])] == [
-        (ha.LOAD_DOCUMENTS, urgent), (ha.UNLOAD_DOCUMENTS, urgent)], "no stop for anyone else's files"
+        (ha.LOAD_DOCUMENTS, urgent),
+        (ha.UNLOAD_DOCUMENTS, urgent),
+    ], "no stop for anyone else's files"
     assert fleet.state_of(normal_1) == fleet.state_of(normal_2) == S.REQUESTED
     fleet.robot("dr2", "dock-2")
     assert {fleet.store.get_delivery(d).robot_id for d in (normal_1, normal_2)} == {"dr2"}
@@ -219,6 +261,7 @@ def test_cancel_of_one_before_its_load_drops_its_stops_and_the_other_goes_on(fle
         assert [k for k in kinds(fleet, hr_id)] == DELIVERED
         assert fleet.link.orders_for("dr1")[-1].nodes[-1].nodeId == wp(hall, "dock-1"), "not to planning: home"
         assert fleet.store.verify_custody() == []
+
     run(scenario)
 
 
@@ -259,6 +302,7 @@ def test_cancel_of_one_after_load_brings_it_back_after_the_other_is_delivered(fl
         assert fleet.state_of(hr_id) == S.RETURNED_TO_SENDER
         assert kinds(fleet, hr_id)[-3:] == ["arrived", "unlocked_by_sender", "returned"]
         assert fleet.store.verify_custody() == []
+
     run(scenario)
 
 
@@ -272,6 +316,7 @@ def test_each_delivery_gets_the_time_to_its_own_stop(fleet: Fleet, hall: Site) -
     app.include_router(clerk_router)
     app.dependency_overrides[get_service] = lambda: fleet.service
     with TestClient(app) as client:
+
         def eta_of(delivery_id: str) -> dict[str, Any]:
             return client.get(f"/api/deliveries/{delivery_id}/eta").json()
 
@@ -326,6 +371,7 @@ def test_a_shared_trip_completes_across_a_fleet_restart_in_the_car(hall_fleet: H
             assert kinds(fleet, delivery_id) == DELIVERED, "no event lost or logged twice across the restart"
         assert hall_fleet.elevator_requests().count(("call", 3)) == 1
         assert fleet.store.verify_custody() == []
+
     run(scenario)
 
 

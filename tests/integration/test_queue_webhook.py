@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
+from support import free_port
 
 from fleet_api.http.app import create_app
 from fleet_api.settings import Settings
-from support import free_port
 
 pytestmark = pytest.mark.integration
 CST = timezone(timedelta(hours=8))
@@ -19,8 +19,12 @@ TIME_SCALE = 10.0  # like the demo: one wall minute is ten hall minutes
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("queue"), http_port=free_port(),
-                        embedded_broker_port=free_port(), time_scale=TIME_SCALE)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("queue"),
+        http_port=free_port(),
+        embedded_broker_port=free_port(),
+        time_scale=TIME_SCALE,
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -44,14 +48,17 @@ def error_fields(response) -> set[str]:
     return {str(e["loc"][-1]) for e in response.json()["detail"]}
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"event": "issued", "service": "x", "zone": "wait-A"}, "ticket"),
-    ({"ticket": "A 01", "event": "issued", "service": "x", "zone": "wait-A"}, "ticket"),
-    ({"ticket": "A001", "event": "served", "service": "x", "zone": "wait-A"}, "event"),
-    ({"ticket": "A001", "event": "issued", "service": "x"}, "zone"),
-    ({"ticket": "A001", "event": "issued", "zone": "wait-A"}, "service"),
-    ({"ticket": "A001", "event": "issued", "service": "x", "zone": "wait-A", "language": "fr"}, "language"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"event": "issued", "service": "x", "zone": "wait-A"}, "ticket"),
+        ({"ticket": "A 01", "event": "issued", "service": "x", "zone": "wait-A"}, "ticket"),
+        ({"ticket": "A001", "event": "served", "service": "x", "zone": "wait-A"}, "event"),
+        ({"ticket": "A001", "event": "issued", "service": "x"}, "zone"),
+        ({"ticket": "A001", "event": "issued", "zone": "wait-A"}, "service"),
+        ({"ticket": "A001", "event": "issued", "service": "x", "zone": "wait-A", "language": "fr"}, "language"),
+    ],
+)
 def test_bad_bodies_are_422_naming_the_field(client: TestClient, body: dict, field: str) -> None:
     assert field in error_fields(post(client, at=at(), **body))
 

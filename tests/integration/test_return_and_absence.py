@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from test_fleet_service import Fleet, S, VehicleSim, fleet, hall, knowledge, run, states_seen, until  # noqa: F401
 
 from fleet_api.domain.absence import AbsenceRule
 from fleet_api.service import TECHNICIAN_DESK, FleetError
@@ -18,7 +19,6 @@ from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.site import Site
 from robots.core.compartments import CompartmentBank, CompartmentError, HandoverKind
-from test_fleet_service import S, Fleet, VehicleSim, fleet, hall, knowledge, run, states_seen, until  # noqa: F401
 
 pytestmark = pytest.mark.integration
 WAIT_MIN = 10.0
@@ -42,13 +42,21 @@ class Locks:
                 if action.actionId in self.armed or state is None or state.actionStatus != "RUNNING":
                     continue
                 kind = HandoverKind.LOAD if action.actionType == ha.LOAD_DOCUMENTS else HandoverKind.UNLOAD
-                self.bank.prepare(int(action.param("compartmentId")), str(action.param("deliveryId")), kind,
-                                  str(action.param("pinHash")))
+                self.bank.prepare(
+                    int(action.param("compartmentId")),
+                    str(action.param("deliveryId")),
+                    kind,
+                    str(action.param("pinHash")),
+                )
                 self.armed.add(action.actionId)
 
     def answer(self) -> None:
         for serial, action in self.sim.link.instant:
-            if serial != self.sim.serial or action.actionType != ha.UNLOCK_COMPARTMENT or action.actionId in self.answered:
+            if (
+                serial != self.sim.serial
+                or action.actionType != ha.UNLOCK_COMPARTMENT
+                or action.actionId in self.answered
+            ):
                 continue
             self.answered.add(action.actionId)
             try:
@@ -64,8 +72,10 @@ async def type_pin(fleet: Fleet, locks: Locks, pin: str, person: str, compartmen
     locks.arm()
     sent_before = len(fleet.link.instant_for(locks.sim.serial, ha.UNLOCK_COMPARTMENT))
     task = asyncio.create_task(fleet.service.unlock_compartment(locks.sim.serial, compartment_id, pin, person))
-    await until(lambda: len(fleet.link.instant_for(locks.sim.serial, ha.UNLOCK_COMPARTMENT)) > sent_before or task.done(),
-                "the unlock to reach the robot")
+    await until(
+        lambda: len(fleet.link.instant_for(locks.sim.serial, ha.UNLOCK_COMPARTMENT)) > sent_before or task.done(),
+        "the unlock to reach the robot",
+    )
     locks.answer()
     return await asyncio.wait_for(task, 5.0)
 
@@ -151,13 +161,32 @@ def test_cancel_on_the_way_turns_the_robot_back_and_only_the_sender_takes_the_fi
         assert fleet.state_of(delivery_id) == S.RETURNED_TO_SENDER
         assert states_seen(fleet.store, delivery_id)[-4:] == ["loaded", "in_transit", "returning", "returned_to_sender"]
         custody = fleet.store.custody_for(delivery_id)
-        assert [e.kind for e in custody] == ["created", "assigned", "loaded", "departed", "returning", "unlock_refused",
-                                             "unlock_refused", "arrived", "unlocked_by_sender", "returned"]
-        tail = [(e.kind, e.actor, e.place_id) for e in custody if e.kind in ("returning", "arrived", "unlocked_by_sender", "returned")]
-        assert tail == [("returning", "Clerk Wang", "lobby-E2-L1"), ("arrived", "dr1", "win-A01"),
-                        ("unlocked_by_sender", "Clerk Wang", "win-A01"), ("returned", "Clerk Wang", "win-A01")]
+        assert [e.kind for e in custody] == [
+            "created",
+            "assigned",
+            "loaded",
+            "departed",
+            "returning",
+            "unlock_refused",
+            "unlock_refused",
+            "arrived",
+            "unlocked_by_sender",
+            "returned",
+        ]
+        tail = [
+            (e.kind, e.actor, e.place_id)
+            for e in custody
+            if e.kind in ("returning", "arrived", "unlocked_by_sender", "returned")
+        ]
+        assert tail == [
+            ("returning", "Clerk Wang", "lobby-E2-L1"),
+            ("arrived", "dr1", "win-A01"),
+            ("unlocked_by_sender", "Clerk Wang", "win-A01"),
+            ("returned", "Clerk Wang", "win-A01"),
+        ]
         assert fleet.store.verify_custody() == []
         assert fleet.link.orders_for("dr1")[-1].nodes[-1].nodeId == hall.place("dock-1").waypoint_id  # then home
+
     run(scenario)
 
 
@@ -183,7 +212,8 @@ def test_cancel_inside_the_elevator_turns_back_once_out_of_the_car(fleet: Fleet,
 
 # ----------------------------------------------------------------------------- recipient absent
 def test_absent_recipient_is_notified_again_then_an_alternate_receives_with_a_new_pin(
-        fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]) -> None:
+    fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]
+) -> None:
     dr1, locks, delivery_id, _ = same_floor
     arrived = fleet.store.custody_for(delivery_id)[-1]
     assert arrived.kind == "arrived"
@@ -218,6 +248,7 @@ def test_absent_recipient_is_notified_again_then_an_alternate_receives_with_a_ne
             await type_pin(fleet, locks, old_pin, "Officer Li")
         assert refused.value.status == 403
         assert await type_pin(fleet, locks, new_pin, "Officer Zhang") == "compartment 1 open"
+
     run(at_the_robot)
     locks.bank.close(1, occupied=False)
     dr1.finish(ha.UNLOAD_DOCUMENTS)
@@ -229,7 +260,9 @@ def test_absent_recipient_is_notified_again_then_an_alternate_receives_with_a_ne
     assert fleet.store.verify_custody() == []
 
 
-def test_nobody_comes_and_the_files_go_back_to_the_sender(fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]) -> None:
+def test_nobody_comes_and_the_files_go_back_to_the_sender(
+    fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]
+) -> None:
     dr1, locks, delivery_id, sender_pin = same_floor
     arrived_at = fleet.store.custody_for(delivery_id)[-1].at
     to_recipient = recipient_pin(fleet, "win-C01", delivery_id)
@@ -249,6 +282,7 @@ def test_nobody_comes_and_the_files_go_back_to_the_sender(fleet: Fleet, same_flo
             await type_pin(fleet, locks, to_recipient, "Officer Li")  # the recipient turns up too late
         dr1.drive()
         assert await type_pin(fleet, locks, sender_pin, "Clerk Wang") == "compartment 1 open"
+
     run(the_way_back)
     locks.bank.close(1, occupied=False)
     dr1.finish(ha.UNLOAD_DOCUMENTS)
@@ -267,7 +301,9 @@ def test_the_wait_is_counted_in_hall_minutes(fleet: Fleet, same_floor: tuple[Veh
     assert kinds(fleet, delivery_id)[-1] == "renotified"
 
 
-def test_a_restarted_fleet_keeps_the_schedule_from_the_custody_log(fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]) -> None:
+def test_a_restarted_fleet_keeps_the_schedule_from_the_custody_log(
+    fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]
+) -> None:
     _, _, delivery_id, _ = same_floor
     arrived_at = fleet.store.custody_for(delivery_id)[-1].at
     fleet.service.check_absences(arrived_at + timedelta(minutes=WAIT_MIN + 1))
@@ -288,7 +324,8 @@ def test_no_alternate_before_the_robot_is_there(fleet: Fleet) -> None:
 
 # ----------------------------------------------------------------------------- wrong PINs
 def test_five_wrong_pins_block_the_compartment_and_alert_the_technicians(
-        fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]) -> None:
+    fleet: Fleet, same_floor: tuple[VehicleSim, Locks, str, str]
+) -> None:
     dr1, locks, delivery_id, _ = same_floor
     right = recipient_pin(fleet, "win-C01", delivery_id)
     wrong = "000000" if right != "000000" else "111111"
@@ -302,12 +339,15 @@ def test_five_wrong_pins_block_the_compartment_and_alert_the_technicians(
             assert fleet.store.notifications_for(TECHNICIAN_DESK) == [] or attempt == 5
         with pytest.raises(FleetError, match="blocked"):  # now even the right PIN is not checked
             await type_pin(fleet, locks, right, "Officer Li")
+
     run(at_the_robot)
 
     custody = fleet.store.custody_for(delivery_id)
     wrong_pins = [e for e in custody if e.kind == "wrong_pin"]
     assert len(wrong_pins) == 5
-    assert all((e.actor, e.robot_id, e.compartment_id, e.place_id) == ("Stranger", "dr1", 1, "win-C01") for e in wrong_pins)
+    assert all(
+        (e.actor, e.robot_id, e.compartment_id, e.place_id) == ("Stranger", "dr1", 1, "win-C01") for e in wrong_pins
+    )
     assert [re.search(r"wrong PIN (\d) in a row", e.detail).group(1) for e in wrong_pins] == list("12345")
     alerts = [e for e in custody if e.kind == "alert"]
     assert len(alerts) == 1 and alerts[0].seq > wrong_pins[-1].seq
@@ -330,6 +370,7 @@ def test_a_right_pin_starts_the_count_again(fleet: Fleet, same_floor: tuple[Vehi
             with pytest.raises(FleetError):
                 await type_pin(fleet, locks, wrong, "Officer Li")
         assert await type_pin(fleet, locks, right, "Officer Li") == "compartment 1 open"
+
     run(at_the_robot)
     assert fleet.store.notifications_for(TECHNICIAN_DESK) == []
     assert kinds(fleet, delivery_id).count("wrong_pin") == 4

@@ -13,13 +13,17 @@ if os.environ.get("ROS_DOMAIN_ID", "0") in ("", "0"):
     os.environ["ROS_DOMAIN_ID"] = str(random.randint(1, 200))
 
 import pytest  # noqa: E402
+from robot_process import (  # noqa: E402
+    ROBOT_DRIVE_RERUNS,
+    SITE_DIR,
+    action,
+    broker_reachable,
+    order_graph,
+    running_robot,
+)
 
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
-from robot_process import (  # noqa: E402
-    ROBOT_DRIVE_RERUNS,
-    SITE_DIR, action, broker_reachable, order_graph, running_robot,
-)
 
 pytestmark = [
     pytest.mark.integration,
@@ -51,16 +55,20 @@ def test_remote_estop_holds_the_robot_until_reset_then_it_completes_the_order(ro
     process, master = robot
     site = load_site(SITE_DIR)
     master.send_instant(action("emergencyStop", "estop-1", blocking="NONE", person="Tech Zhao"))
-    stopped = master.wait_state(lambda s: fatal_estop(s) and action_status(s, "estop-1") == "FINISHED", 10.0,
-                                "FATAL emergencyStop")
+    stopped = master.wait_state(
+        lambda s: fatal_estop(s) and action_status(s, "estop-1") == "FINISHED", 10.0, "FATAL emergencyStop"
+    )
     assert stopped["safetyState"]["eStop"] == "REMOTE" and stopped["driving"] is False
     start = stopped["agvPosition"]
 
     route = plan_route(site, HOME_WAYPOINT, GOAL_WAYPOINT).waypoint_ids
     master.send_order("es-drive", *order_graph(site, route))
     master.send_instant(action("stopPause", "unpause-1", blocking="NONE"))
-    held = master.wait_state(lambda s: s["orderId"] == "es-drive" and action_status(s, "unpause-1") == "FINISHED",
-                             10.0, "order accepted while stopped")
+    held = master.wait_state(
+        lambda s: s["orderId"] == "es-drive" and action_status(s, "unpause-1") == "FINISHED",
+        10.0,
+        "order accepted while stopped",
+    )
     # for a while (several states) it neither drives nor moves, and stays FATAL
     later = master.wait_state(lambda s: s["headerId"] >= held["headerId"] + 4, 15.0, "four more states")
     for state in (held, later):
@@ -71,8 +79,11 @@ def test_remote_estop_holds_the_robot_until_reset_then_it_completes_the_order(ro
     reset = master.wait_state(lambda s: action_status(s, "reset-1") in ("FINISHED", "FAILED"), 10.0, "reset answered")
     assert action_status(reset, "reset-1") == "FINISHED", f"reset failed:\n{process.log()}"
     assert not fatal_estop(reset) and reset["safetyState"]["eStop"] == "NONE"
-    master.wait_state(lambda s: s["orderId"] == "es-drive" and s["lastNodeId"] == GOAL_WAYPOINT and not s["driving"],
-                      DRIVE_TIMEOUT_S, f"arrival at {GOAL_WAYPOINT} after the reset")
+    master.wait_state(
+        lambda s: s["orderId"] == "es-drive" and s["lastNodeId"] == GOAL_WAYPOINT and not s["driving"],
+        DRIVE_TIMEOUT_S,
+        f"arrival at {GOAL_WAYPOINT} after the reset",
+    )
 
 
 def test_robot_button_is_reported_as_manual_and_needs_the_reset(robot) -> None:

@@ -16,19 +16,25 @@ from pathlib import Path
 if os.environ.get("ROS_DOMAIN_ID", "0") in ("", "0"):
     os.environ["ROS_DOMAIN_ID"] = str(random.randint(1, 200))
 
-import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
-
 import jsonschema  # noqa: E402
 import pytest  # noqa: E402
+from robot_process import (  # noqa: E402
+    ROBOT_DRIVE_RERUNS,
+    SITE_DIR,
+    VdaMaster,
+    action,
+    broker_reachable,
+    order_graph,
+    running_robot,
+    wait_for,
+)
+from vda_schemas import KINDS  # noqa: E402
+from vda_schemas import validator as schema_validator
 
+import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
 from hallfleet.protocol.pins import hash_pin  # noqa: E402
 from maps.planner import plan_route  # noqa: E402
 from maps.site import load_site  # noqa: E402
-from vda_schemas import KINDS, validator as schema_validator  # noqa: E402
-from robot_process import (  # noqa: E402
-    ROBOT_DRIVE_RERUNS,
-    SITE_DIR, VdaMaster, action, broker_reachable, order_graph, running_robot, wait_for,
-)
 
 pytestmark = [
     pytest.mark.integration,
@@ -68,7 +74,8 @@ def assert_schema_valid(master: VdaMaster, validators, kinds=None) -> int:
         for item in master.all(kind):
             errors = sorted(validator.iter_errors(item.payload), key=lambda e: list(e.path))
             assert not errors, f"{kind} #{item.payload.get('headerId')} breaks the schema: " + "; ".join(
-                f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5])
+                f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]
+            )
             checked += 1
     return checked
 
@@ -169,8 +176,11 @@ def test_order_is_driven_to_its_last_node_and_ros_topics_show_motion(robot, site
     process, master = robot
     listener = RosListener(process.robot_id)
     try:
-        wait_for(lambda: listener.get("pose") and listener.get("odom") and listener.get("battery"), 20.0,
-                 f"pose, odom and battery_state on /{process.robot_id}")
+        wait_for(
+            lambda: listener.get("pose") and listener.get("odom") and listener.get("battery"),
+            20.0,
+            f"pose, odom and battery_state on /{process.robot_id}",
+        )
         # five nodes down the spine, not all nine to the window: see ROBOT_DRIVE_RERUNS for why
         route = plan_route(site, HOME_WAYPOINT, GOAL_WAYPOINT).waypoint_ids[:5]
         goal_waypoint = route[-1]
@@ -180,11 +190,16 @@ def test_order_is_driven_to_its_last_node_and_ros_topics_show_motion(robot, site
         assert all(e["sequenceId"] % 2 == 1 for e in edges)
         start_pose = listener.get("pose")[-1].pose.position
         master.send_order("it-drive", nodes, edges)
-        master.wait_state(lambda s: s["orderId"] == "it-drive" and s["driving"] and s["velocity"]["vx"] > 0.1, 10.0,
-                          "driving on it-drive with a forward velocity in state")
+        master.wait_state(
+            lambda s: s["orderId"] == "it-drive" and s["driving"] and s["velocity"]["vx"] > 0.1,
+            10.0,
+            "driving on it-drive with a forward velocity in state",
+        )
         done = master.wait_state(
             lambda s: s["orderId"] == "it-drive" and s["lastNodeId"] == goal_waypoint and not s["driving"],
-            DRIVE_TIMEOUT_S, f"arrival at {goal_waypoint}")
+            DRIVE_TIMEOUT_S,
+            f"arrival at {goal_waypoint}",
+        )
         assert done["lastNodeSequenceId"] == nodes[-1]["sequenceId"]
         assert done["nodeStates"] == [] and done["edgeStates"] == []
         goal = site.waypoint(goal_waypoint)
@@ -216,7 +231,9 @@ def test_base_and_horizon_stop_then_update_releases_the_rest(robot, site, valida
     master.send_order("it-horizon", nodes, edges)
     at_base = master.wait_state(
         lambda s: s["orderId"] == "it-horizon" and s["lastNodeId"] == base_end and not s["driving"],
-        DRIVE_TIMEOUT_S, f"stop at the end of the base {base_end}")
+        DRIVE_TIMEOUT_S,
+        f"stop at the end of the base {base_end}",
+    )
     horizon = [n for n in at_base["nodeStates"]]
     assert [n["nodeId"] for n in horizon] == route[3:]
     assert all(n["released"] is False for n in horizon)
@@ -236,7 +253,9 @@ def test_base_and_horizon_stop_then_update_releases_the_rest(robot, site, valida
     master.send_order("it-horizon", update_nodes, update_edges, order_update_id=1)
     done = master.wait_state(
         lambda s: s["orderUpdateId"] == 1 and s["lastNodeId"] == route[-1] and not s["driving"],
-        DRIVE_TIMEOUT_S, f"arrival at {route[-1]} after the update")
+        DRIVE_TIMEOUT_S,
+        f"arrival at {route[-1]} after the update",
+    )
     assert done["nodeStates"] == [] and not has_error(done, "orderUpdateError")
     assert done["lastNodeSequenceId"] == 2 * (len(route) - 1)
     assert_schema_valid(master, validators)
@@ -248,27 +267,37 @@ def test_load_documents_with_pin_handover(robot, site, validators) -> None:
     load = action("loadDocuments", "load-1", deliveryId="DLV-it-1", compartmentId=1, pinHash=hash_pin("123456"))
     nodes, edges = order_graph(site, [HOME_WAYPOINT], node_actions={HOME_WAYPOINT: [load]})
     master.send_order("it-load", nodes, edges)
-    master.wait_state(lambda s: (action_state(s, "load-1") or {}).get("actionStatus") == "RUNNING", 15.0,
-                      "loadDocuments RUNNING at the dock")
+    master.wait_state(
+        lambda s: (action_state(s, "load-1") or {}).get("actionStatus") == "RUNNING",
+        15.0,
+        "loadDocuments RUNNING at the dock",
+    )
 
-    master.send_instant(action("unlockCompartment", "unlock-bad", blocking="NONE", compartmentId=1, pin="000000",
-                               person="clerk"))
-    bad = master.wait_state(lambda s: (action_state(s, "unlock-bad") or {}).get("actionStatus") == "FAILED", 15.0,
-                            "wrong PIN refused")
+    master.send_instant(
+        action("unlockCompartment", "unlock-bad", blocking="NONE", compartmentId=1, pin="000000", person="clerk")
+    )
+    bad = master.wait_state(
+        lambda s: (action_state(s, "unlock-bad") or {}).get("actionStatus") == "FAILED", 15.0, "wrong PIN refused"
+    )
     assert "pin" in action_state(bad, "unlock-bad").get("resultDescription", "").lower()
     assert action_state(bad, "load-1")["actionStatus"] == "RUNNING"
 
-    master.send_instant(action("unlockCompartment", "unlock-ok", blocking="NONE", compartmentId=1, pin="123456",
-                               person="clerk"))
-    master.wait_state(lambda s: (action_state(s, "unlock-ok") or {}).get("actionStatus") == "FINISHED", 15.0,
-                      "right PIN opens")
+    master.send_instant(
+        action("unlockCompartment", "unlock-ok", blocking="NONE", compartmentId=1, pin="123456", person="clerk")
+    )
+    master.wait_state(
+        lambda s: (action_state(s, "unlock-ok") or {}).get("actionStatus") == "FINISHED", 15.0, "right PIN opens"
+    )
 
-    master.send_instant(action("lockCompartment", "lock-1", blocking="NONE", compartmentId=1, occupied=True,
-                               person="clerk"))
+    master.send_instant(
+        action("lockCompartment", "lock-1", blocking="NONE", compartmentId=1, occupied=True, person="clerk")
+    )
     # the lock's answer and the load's end come from different nodes: either may be reported first
     loaded = master.wait_state(
         lambda s: all((action_state(s, a) or {}).get("actionStatus") == "FINISHED" for a in ("load-1", "lock-1")),
-        15.0, "loadDocuments and lockCompartment FINISHED")
+        15.0,
+        "loadDocuments and lockCompartment FINISHED",
+    )
     assert {"loadId": "DLV-it-1", "loadType": "documents", "loadPosition": "compartment1"} in loaded["loads"]
     assert_schema_valid(master, validators)
 
@@ -299,13 +328,19 @@ def test_killed_robot_gets_connectionbroken_last_will(robot, validators) -> None
     process, master = robot
     killed_s = time.monotonic()
     process.kill_robot()
-    will = master.wait("connection", lambda m: m["connectionState"] == "CONNECTIONBROKEN", 30.0,
-                       "last will CONNECTIONBROKEN", after_s=killed_s)
+    will = master.wait(
+        "connection",
+        lambda m: m["connectionState"] == "CONNECTIONBROKEN",
+        30.0,
+        "last will CONNECTIONBROKEN",
+        after_s=killed_s,
+    )
     assert will["serialNumber"] == process.robot_id
     broken = [c for c in master.all("connection") if c.payload["connectionState"] == "CONNECTIONBROKEN"][-1]
     assert broken.qos == 1
-    assert not any(c.payload["connectionState"] == "OFFLINE" for c in master.all("connection")), \
+    assert not any(c.payload["connectionState"] == "OFFLINE" for c in master.all("connection")), (
         "a killed robot cannot say goodbye"
+    )
     assert_schema_valid(master, validators, kinds={"connection"})
 
 
@@ -313,14 +348,19 @@ def test_killed_robot_gets_connectionbroken_last_will(robot, validators) -> None
 def test_malformed_work_is_refused_and_the_robot_stays_up(robot, site, validators) -> None:
     process, master = robot
     master.send_instant(action("unlockCompartment", "unlock-typo", blocking="NONE", compartmentId="one", pin="123456"))
-    failed = master.wait_state(lambda s: (action_state(s, "unlock-typo") or {}).get("actionStatus") == "FAILED", 10.0,
-                               "unlockCompartment with a bad compartmentId FAILED")
+    failed = master.wait_state(
+        lambda s: (action_state(s, "unlock-typo") or {}).get("actionStatus") == "FAILED",
+        10.0,
+        "unlockCompartment with a bad compartmentId FAILED",
+    )
     assert "compartmentId" in action_state(failed, "unlock-typo")["resultDescription"]
 
     nodes, edges = order_graph(site, [HOME_WAYPOINT, "wp-L1-spine-5"])
     del nodes[1]["nodePosition"]
     master.send_order("it-nopos", nodes, edges)
-    refused = master.wait_state(lambda s: has_error(s, "validationError"), 10.0, "validationError for a node without position")
+    refused = master.wait_state(
+        lambda s: has_error(s, "validationError"), 10.0, "validationError for a node without position"
+    )
     assert refused["orderId"] == "" and refused["lastNodeId"] == HOME_WAYPOINT and refused["driving"] is False
 
     later = master.wait_state(lambda s: s["headerId"] > refused["headerId"] + 1, 10.0, "states keep coming")

@@ -10,16 +10,23 @@ import sys
 import threading
 import time
 import tty
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+from support import stop_process
 
 from robots.core.base_protocol import (
-    EstopCmd, Heartbeat, LockCmd, LockState, Odometry, Status, VelocityCmd, encode,
+    EstopCmd,
+    Heartbeat,
+    LockCmd,
+    LockState,
+    Odometry,
+    Status,
+    VelocityCmd,
+    encode,
 )
 from robots.drivers.serial_base import SerialMotorBase
-from support import stop_process
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,8 +66,8 @@ class Recorder:
 
 def start_firmware(link: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "robots.sim.firmware", "--link", str(link), "--time-scale", "10",
-         *extra], cwd=REPO_ROOT)
+        [sys.executable, "-m", "robots.sim.firmware", "--link", str(link), "--time-scale", "10", *extra], cwd=REPO_ROOT
+    )
 
 
 @pytest.fixture
@@ -88,11 +95,11 @@ def driver(link: Path, firmware: subprocess.Popen) -> Iterator[tuple[SerialMotor
         base.close()
 
 
-def drive(base: SerialMotorBase, cmd: VelocityCmd, until: Callable[[], bool], timeout_s: float,
-          what: str) -> None:
+def drive(base: SerialMotorBase, cmd: VelocityCmd, until: Callable[[], bool], timeout_s: float, what: str) -> None:
     def step() -> bool:
         base.send(cmd)
         return until()
+
     wait_for(step, timeout_s, what)
 
 
@@ -130,8 +137,11 @@ def test_a_motion_command_not_renewed_stops_the_base_while_heartbeats_go_on(link
         wait_for(lambda: rec.get(Odometry), 10.0, "first odometry frame")
         base.send(VelocityCmd(0.5, 0.2))  # once, never renewed
         wait_for(lambda: rec.get(Odometry).linear_mps > 0.3, 3.0, "moving on the single command")
-        wait_for(lambda: rec.get(Odometry).linear_mps == 0.0 and rec.get(Odometry).angular_radps == 0.0, 3.0,
-                 "stopped after the command expired")
+        wait_for(
+            lambda: rec.get(Odometry).linear_mps == 0.0 and rec.get(Odometry).angular_radps == 0.0,
+            3.0,
+            "stopped after the command expired",
+        )
         stopped_x = rec.get(Odometry).x_m
         seen = rec.n(Odometry)
         wait_for(lambda: rec.n(Odometry) >= seen + 5, 3.0, "more odometry")
@@ -197,8 +207,7 @@ def test_garbage_and_corruption_are_counted_while_good_frames_arrive() -> None:
         corrupt = bytearray(encode(Odometry(1.0, 2.0, 0.0, 0.0, 0.0, 7)))
         corrupt[6] ^= 0xFF
         noise = b"\x01\x02\x03\xaa"  # includes a false start byte
-        os.write(master_fd, noise + good + bytes(corrupt) + encode(LockState((False,))) + b"zz"
-                 + encode(Heartbeat(5)))
+        os.write(master_fd, noise + good + bytes(corrupt) + encode(LockState((False,))) + b"zz" + encode(Heartbeat(5)))
         wait_for(lambda: rec.get(Heartbeat), 3.0, "last good frame")
         stats = base.stats()
         assert rec.get(Status) == Status(False, False, True)

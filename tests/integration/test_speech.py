@@ -5,8 +5,6 @@ import random
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 200)))
 
-import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
-
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -16,11 +14,12 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import rclpy  # noqa: E402
+from hall_interfaces.srv import Speak  # noqa: E402
 from rclpy.context import Context  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
-from hall_interfaces.srv import Speak  # noqa: E402
+import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
 from robots.core.speech import Speaker  # noqa: E402
 from robots.drivers.tts_speaker import Pyttsx3Speaker  # noqa: E402
 from robots.nodes.speech import SpeechNode  # noqa: E402

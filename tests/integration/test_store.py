@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from pg_database import postgres_database_url
 
 from fleet_api.adapters.store import DeliveryExistsError, SqlStore, StoreError
-from pg_database import postgres_database_url
 from fleet_api.domain.custody import CustodyDraft
 from fleet_api.domain.deliveries import (
     DeliveryState,
@@ -23,7 +23,7 @@ from fleet_api.domain.deliveries import (
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 11, 29, 9, 0, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 9, 0, 0, 123456, tzinfo=UTC)
 S = DeliveryState
 
 
@@ -132,7 +132,9 @@ def test_concurrent_custody_writers_keep_one_intact_chain(open_store) -> None:
     def write(store: SqlStore, robot: str) -> None:
         try:
             for i in range(per_thread):
-                store.append_custody("departed", f"D-{robot}", robot, robot, 1, "lobby-1", f"{robot} #{i}", T0 + timedelta(seconds=i))
+                store.append_custody(
+                    "departed", f"D-{robot}", robot, robot, 1, "lobby-1", f"{robot} #{i}", T0 + timedelta(seconds=i)
+                )
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
 
@@ -171,7 +173,9 @@ def test_reopened_store_still_has_everything(open_store) -> None:
 
 def _write_events(store: SqlStore, n: int) -> None:
     for i in range(n):
-        store.append_custody("arrived", "D-1", "dr-01", "dr-01", 1, f"place-{i}", f"event {i}", T0 + timedelta(seconds=i))
+        store.append_custody(
+            "arrived", "D-1", "dr-01", "dr-01", 1, f"place-{i}", f"event {i}", T0 + timedelta(seconds=i)
+        )
 
 
 @pytest.mark.parametrize(
@@ -204,8 +208,10 @@ def test_trip_runs_are_kept_per_robot_across_reopening_until_deleted(open_store)
     first.save_run("dr2", {"run": {"trip": {"order_id": "D-2-a"}}, "recipient_pin": None})
     first.save_run("dr1", {"run": {"trip": {"order_id": "D-1-b"}}, "recipient_pin": None})  # replaces dr1's
     again = open_store()  # a restarted fleet manager
-    assert again.load_runs() == {"dr1": {"run": {"trip": {"order_id": "D-1-b"}}, "recipient_pin": None},
-                                 "dr2": {"run": {"trip": {"order_id": "D-2-a"}}, "recipient_pin": None}}
+    assert again.load_runs() == {
+        "dr1": {"run": {"trip": {"order_id": "D-1-b"}}, "recipient_pin": None},
+        "dr2": {"run": {"trip": {"order_id": "D-2-a"}}, "recipient_pin": None},
+    }
     again.delete_run("dr1")
     again.delete_run("dr9")  # nothing stored: nothing to do
     assert list(again.load_runs()) == ["dr2"]

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from pg_database import postgres_database_url
 
 from fleet_api.adapters.migrations import INITIAL_TABLES, MigrationError, head_revision
 from fleet_api.adapters.store import SqlStore, StoreError, metadata
 from fleet_api.domain.deliveries import Document, Party, new_delivery
-from pg_database import postgres_database_url
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 THREAD_TIMEOUT_S = 60.0
 
 
@@ -75,8 +75,16 @@ def test_database_made_before_migrations_is_stamped_and_keeps_its_data(db_url: s
         metadata.create_all(conn, tables=[metadata.tables[name] for name in sorted(INITIAL_TABLES)])
     engine.dispose()
     old = SqlStore(db_url)
-    d = new_delivery("D-20261129-0001", Party("win-A01", "王科员"), Party("dept-market", "李科长"),
-                     [Document("BC-1", "营业执照申请表")], "normal", "", T0, "123456")
+    d = new_delivery(
+        "D-20261129-0001",
+        Party("win-A01", "王科员"),
+        Party("dept-market", "李科长"),
+        [Document("BC-1", "营业执照申请表")],
+        "normal",
+        "",
+        T0,
+        "123456",
+    )
     old.add_delivery(d)
     old.append_custody("created", d.id, "王科员", None, None, "win-A01", "", T0)
     old.close()

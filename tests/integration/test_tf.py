@@ -13,8 +13,6 @@ import random
 if os.environ.get("ROS_DOMAIN_ID", "0") in ("", "0"):
     os.environ["ROS_DOMAIN_ID"] = str(random.randint(1, 200))
 
-import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
-
 import math  # noqa: E402
 import secrets  # noqa: E402
 import subprocess  # noqa: E402
@@ -28,13 +26,14 @@ from geometry_msgs.msg import PoseStamped, TransformStamped, Twist  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
+from robot_process import REPO_ROOT, stop_process, wait_for  # noqa: E402
 from tf2_msgs.msg import TFMessage  # noqa: E402
 
+import hallfleet.ros_env  # noqa: E402,F401  (before rclpy)
 from robots.core.path_follower import Pose, compose, wrap_angle  # noqa: E402
 from robots.nodes.base_driver import BaseDriverNode  # noqa: E402
 from robots.nodes.conversions import stamped_to_pose, transform_to_pose  # noqa: E402
 from robots.nodes.navigation import NavigationNode  # noqa: E402
-from robot_process import REPO_ROOT, stop_process, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.integration
 START = Pose(3.0, -2.0, 0.8)  # a non-trivial anchor so map -> odom is not the identity
@@ -84,8 +83,9 @@ class Recorder:
 def test_tf_tree_map_odom_base_link_matches_the_published_pose(tmp_path: Path) -> None:
     ns = "tf" + secrets.token_hex(3)
     link = tmp_path / "base.tty"
-    firmware = subprocess.Popen([sys.executable, "-m", "robots.sim.firmware", "--link", str(link),
-                                 "--time-scale", "5"], cwd=REPO_ROOT)
+    firmware = subprocess.Popen(
+        [sys.executable, "-m", "robots.sim.firmware", "--link", str(link), "--time-scale", "5"], cwd=REPO_ROOT
+    )
     context = rclpy.Context()
     rclpy.init(context=context)
     executor = MultiThreadedExecutor(num_threads=3, context=context)
@@ -94,8 +94,12 @@ def test_tf_tree_map_odom_base_link_matches_the_published_pose(tmp_path: Path) -
     rec = Recorder()
     try:
         wait_for(link.exists, 10.0, f"firmware simulator link {link}")
-        start = [Parameter("initial_x", value=START.x_m), Parameter("initial_y", value=START.y_m),
-                 Parameter("initial_yaw", value=START.yaw_rad), Parameter("time_scale", value=5.0)]
+        start = [
+            Parameter("initial_x", value=START.x_m),
+            Parameter("initial_y", value=START.y_m),
+            Parameter("initial_yaw", value=START.yaw_rad),
+            Parameter("time_scale", value=5.0),
+        ]
         nodes.append(BaseDriverNode(str(link), namespace=ns, context=context))
         nodes.append(NavigationNode(namespace=ns, parameter_overrides=start, context=context))
         listener = rclpy.create_node("tf_listener", context=context)
@@ -108,8 +112,11 @@ def test_tf_tree_map_odom_base_link_matches_the_published_pose(tmp_path: Path) -
             executor.add_node(node)
         spinner.start()
 
-        wait_for(lambda: rec.map_to_odom is not None and rec.latest_matched() is not None, 15.0,
-                 f"map -> odom and odom -> base_link on /{ns}/tf")
+        wait_for(
+            lambda: rec.map_to_odom is not None and rec.latest_matched() is not None,
+            15.0,
+            f"map -> odom and odom -> base_link on /{ns}/tf",
+        )
         twist = Twist()
         twist.linear.x, twist.angular.z = 0.5, 0.4
 
@@ -117,6 +124,7 @@ def test_tf_tree_map_odom_base_link_matches_the_published_pose(tmp_path: Path) -
             cmd_pub.publish(twist)
             matched = rec.latest_matched()
             return matched is not None and math.hypot(*_xy(matched[0])) > 0.5
+
         wait_for(moved, 20.0, "the robot to drive 0.5 m from its odometry origin under cmd_vel")
 
         edge, pose_msg, odom_msg = rec.latest_matched()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from test_fleet_service import Fleet, VehicleSim, fleet, hall, publish_with  # noqa: F401  (fixtures)
 
 from fleet_api.domain import waiting as wt
 from fleet_api.service import FleetError
@@ -15,7 +16,6 @@ from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from maps.planner import plan_route
 from maps.site import Site
-from test_fleet_service import Fleet, VehicleSim, fleet, hall, publish_with  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
 CST = timezone(timedelta(hours=8))
@@ -33,8 +33,9 @@ def ago(minutes: float) -> datetime:
 
 
 def issue(fleet: Fleet, number: str, zone: str, waited_min: float, language: str = "zh-CN") -> wt.Applied:
-    return fleet.service.queue_event(number, E.ISSUED, ago(waited_min), service="business-licence", zone_id=zone,
-                                     language=language)
+    return fleet.service.queue_event(
+        number, E.ISSUED, ago(waited_min), service="business-licence", zone_id=zone, language=language
+    )
 
 
 def last_order_end(fleet: Fleet, serial: str) -> str | None:
@@ -82,7 +83,9 @@ def test_a_ticket_over_the_limit_gets_one_visit_and_a_spoken_greeting(fleet: Fle
     orders_before = len(fleet.link.orders_for("g1"))
     fleet.service.check_waits(datetime.now(CST) + timedelta(seconds=30))
     assert [t.number for t in fleet.service.queue.due(datetime.now(CST) + timedelta(minutes=10), 15.0)] == ["B007"]
-    assert all(o.nodes[-1].nodeId != hall.place("wait-B").waypoint_id for o in fleet.link.orders_for("g1")[orders_before:])
+    assert all(
+        o.nodes[-1].nodeId != hall.place("wait-B").waypoint_id for o in fleet.link.orders_for("g1")[orders_before:]
+    )
     assert len(fleet.link.instant_for("g1", ha.SPEAK)) == 1
 
 
@@ -130,7 +133,9 @@ def test_called_before_arrival_sends_the_robot_to_the_next_ticket_over_the_limit
     fleet.service.queue_event("D004", E.FINISHED, datetime.now(CST))
     assert last_order_end(fleet, "g1") == hall.place("wait-B").waypoint_id
     assert [(v.ticket, v.state) for v in fleet.service.queue.visits()] == [
-        ("B010", wt.VisitState.EN_ROUTE), ("D004", wt.VisitState.CANCELLED)]
+        ("B010", wt.VisitState.EN_ROUTE),
+        ("D004", wt.VisitState.CANCELLED),
+    ]
 
 
 def test_the_nearest_free_guidance_robot_goes(fleet: Fleet, hall: Site) -> None:
@@ -175,9 +180,17 @@ def test_a_rejected_order_fails_the_visit_and_another_robot_tries(fleet: Fleet, 
     fleet.robot("g2", "dock-3", kind="guidance")
     issue(fleet, "B023", "wait-B", waited_min=16)
     order = fleet.link.orders_for("g1")[0]
-    publish_with(g1, errors=[v.Error(errorType="validationError", errorLevel="WARNING", errorDescription="no",
-                                     errorReferences=[v.ErrorReference(referenceKey="orderId",
-                                                                       referenceValue=order.orderId)])])
+    publish_with(
+        g1,
+        errors=[
+            v.Error(
+                errorType="validationError",
+                errorLevel="WARNING",
+                errorDescription="no",
+                errorReferences=[v.ErrorReference(referenceKey="orderId", referenceValue=order.orderId)],
+            )
+        ],
+    )
     (visit,) = [x for x in fleet.service.queue.visits() if x.robot_id == "g1"]
     assert visit.state == wt.VisitState.FAILED
     fleet.service.check_waits()

@@ -81,8 +81,14 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_the_schedule_is_rebuilt_from_custody_events() -> None:
-    events = [("created", at(-30), ""), ("loaded", at(-20), ""), ("arrived", at(0), ""),
-              ("recipient_absent", at(10), ""), ("renotified", at(10), ""), ("alternate_named", at(15), "Officer Zhang")]
+    events = [
+        ("created", at(-30), ""),
+        ("loaded", at(-20), ""),
+        ("arrived", at(0), ""),
+        ("recipient_absent", at(10), ""),
+        ("renotified", at(10), ""),
+        ("alternate_named", at(15), "Officer Zhang"),
+    ]
     watch = watch_from_events("D-1", events)
     assert (watch.stage, watch.wait_started_at, watch.alternate) == (Stage.ALTERNATE_WAIT, at(15), "Officer Zhang")
     assert watch_from_events("D-1", events[:2]) is None, "no wait before the robot arrived"

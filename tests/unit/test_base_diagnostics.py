@@ -22,7 +22,12 @@ LINK_OK = {"connected": True, "silent": False, "frames_ok": 10, "crc_errors": 0}
         ({**LINK_OK, "silent": True}, None, DiagnosticStatus.WARN, "motor base line silent"),
         (LINK_OK, Status(estop=True, bumper=False, heartbeat_ok=True), DiagnosticStatus.WARN, "emergency stop engaged"),
         (LINK_OK, Status(estop=False, bumper=True, heartbeat_ok=True), DiagnosticStatus.WARN, "bumper pressed"),
-        (LINK_OK, Status(estop=False, bumper=False, heartbeat_ok=False), DiagnosticStatus.WARN, "base watchdog tripped"),
+        (
+            LINK_OK,
+            Status(estop=False, bumper=False, heartbeat_ok=False),
+            DiagnosticStatus.WARN,
+            "base watchdog tripped",
+        ),
     ],
 )
 def test_level_and_message_follow_the_worst_condition(stats, status, level, message) -> None:

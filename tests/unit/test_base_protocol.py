@@ -7,8 +7,18 @@ import math
 import pytest
 
 from robots.core.base_protocol import (
-    START_BYTE, Battery, EstopCmd, FrameDecoder, Heartbeat, LockCmd, LockState, Odometry, Status,
-    VelocityCmd, crc16_ccitt_false, encode,
+    START_BYTE,
+    Battery,
+    EstopCmd,
+    FrameDecoder,
+    Heartbeat,
+    LockCmd,
+    LockState,
+    Odometry,
+    Status,
+    VelocityCmd,
+    crc16_ccitt_false,
+    encode,
 )
 from robots.core.path_follower import Pose, advance
 from robots.sim.battery import BatteryModel

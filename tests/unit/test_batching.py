@@ -24,8 +24,16 @@ def corridor(a: str, b: str) -> Leg | None:
     return Leg(metres, metres)
 
 
-def job(delivery_id: str, pickup_m: float, dest_m: float, *, urgent: bool = False, dest_level: int = 3,
-        pickup_level: int = 1, dest: str | None = None) -> Job:
+def job(
+    delivery_id: str,
+    pickup_m: float,
+    dest_m: float,
+    *,
+    urgent: bool = False,
+    dest_level: int = 3,
+    pickup_level: int = 1,
+    dest: str | None = None,
+) -> Job:
     return Job(delivery_id, f"x{pickup_m:g}", dest or f"x{dest_m:g}", pickup_level, dest_level, urgent)
 
 
@@ -36,8 +44,12 @@ def stops(batch: Batch) -> list[tuple[str, str, str]]:
 def test_files_from_one_window_to_one_department_ride_together() -> None:
     batch = plan_batch(job("D1", 0, 100), [job("D2", 0, 100)], 4, corridor)
     assert batch.delivery_ids == ("D1", "D2")
-    assert stops(batch) == [("D1", "load", "x0"), ("D2", "load", "x0"), ("D1", "unload", "x100"),
-                            ("D2", "unload", "x100")]
+    assert stops(batch) == [
+        ("D1", "load", "x0"),
+        ("D2", "load", "x0"),
+        ("D1", "unload", "x100"),
+        ("D2", "unload", "x100"),
+    ]
     assert batch.detour_m == 0 and batch.detour_s == 0
 
 
@@ -70,7 +82,10 @@ def test_the_metre_cap_holds_even_within_30_percent() -> None:
     lead = job("D1", 0, 1000)
     assert plan_batch(lead, [job("D2", 0, 1041)], 4, corridor).delivery_ids == ("D1",)
     assert plan_batch(lead, [job("D2", 0, 1040)], 4, corridor).delivery_ids == ("D1", "D2")
-    assert plan_batch(lead, [job("D2", 0, 1100)], 4, corridor, BatchRule(max_detour_m=100.0)).delivery_ids == ("D1", "D2")
+    assert plan_batch(lead, [job("D2", 0, 1100)], 4, corridor, BatchRule(max_detour_m=100.0)).delivery_ids == (
+        "D1",
+        "D2",
+    )
 
 
 def test_the_detour_is_counted_for_the_whole_tour_not_per_delivery() -> None:
@@ -144,6 +159,7 @@ def hall_leg(hall: Site):
         except NoRouteError:
             return None
         return Leg(route.distance_m, route.estimated_time_s)
+
     return leg
 
 
@@ -156,8 +172,10 @@ def test_hall_window_a01_to_hr_takes_planning_along_but_not_ecology(hall: Site) 
     batch = plan_batch(lead, [ecology, planning], 4, hall_leg(hall), start_waypoint=dock)
     assert batch.delivery_ids == ("D1", "D2")
     assert 0 < batch.detour_s <= 0.30 * batch.lead_s and batch.detour_m <= 40.0
-    assert batch.lead_s == pytest.approx(plan_route(hall, dock, lead.pickup_waypoint).estimated_time_s
-                                         + plan_route(hall, lead.pickup_waypoint, lead.dest_waypoint).estimated_time_s)
+    assert batch.lead_s == pytest.approx(
+        plan_route(hall, dock, lead.pickup_waypoint).estimated_time_s
+        + plan_route(hall, lead.pickup_waypoint, lead.dest_waypoint).estimated_time_s
+    )
 
 
 def test_hall_neighbouring_window_is_a_pickup_on_the_way_but_a_far_hall_is_not(hall: Site) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hallfleet.fleet_file import FleetFileError, load_fleet
 from hallfleet_apps.broker_config import (
     BrokerConfigError,
     ListenerSettings,
@@ -18,7 +19,6 @@ from hallfleet_apps.broker_config import (
     tls_files,
 )
 from hallfleet_apps.cli_broker import broker_app
-from hallfleet.fleet_file import FleetFileError, load_fleet
 
 FLEET = """manufacturer: HallFleet
 robots:
@@ -51,11 +51,16 @@ def test_acl_has_one_block_per_vehicle_with_exactly_its_own_topics(tmp_path: Pat
     blocks = _blocks(acl_text(fleet_users(load_fleet(_fleet(tmp_path)))))
     assert set(blocks) == {"fleet", "elevators", "HallFleet-va", "HallFleet-vb", "OtherMake-x7"}
     base = "uagv/v2/HallFleet/va"
-    assert sorted(blocks["HallFleet-va"]) == sorted([
-        f"topic read {base}/order", f"topic read {base}/instantActions",
-        f"topic write {base}/state", f"topic write {base}/connection",
-        f"topic write {base}/factsheet", f"topic write {base}/visualization",
-    ])
+    assert sorted(blocks["HallFleet-va"]) == sorted(
+        [
+            f"topic read {base}/order",
+            f"topic read {base}/instantActions",
+            f"topic write {base}/state",
+            f"topic write {base}/connection",
+            f"topic write {base}/factsheet",
+            f"topic write {base}/visualization",
+        ]
+    )
     assert all("uagv/v2/OtherMake/x7/" in line for line in blocks["OtherMake-x7"])
     for user in ("HallFleet-va", "HallFleet-vb", "OtherMake-x7"):
         assert not any("+" in line or "#" in line for line in blocks[user]), user
@@ -68,8 +73,10 @@ def test_fleet_and_elevator_users_cover_the_topics_they_use(tmp_path: Path) -> N
     assert "topic write uagv/v2/+/+/instantActions" in blocks["fleet"]
     assert "topic write hallfleet/elevators/+/request" in blocks["fleet"]
     assert "topic read hallfleet/elevators/+/state" in blocks["fleet"]
-    assert sorted(blocks["elevators"]) == ["topic read hallfleet/elevators/+/request",
-                                           "topic write hallfleet/elevators/+/state"]
+    assert sorted(blocks["elevators"]) == [
+        "topic read hallfleet/elevators/+/request",
+        "topic write hallfleet/elevators/+/state",
+    ]
 
 
 def test_listener_binds_given_address_and_refuses_anonymous() -> None:
@@ -88,7 +95,9 @@ def test_tls_lines_only_when_given() -> None:
     tls = TlsFiles(Path("/c/server.crt"), Path("/c/server.key"), Path("/c/ca.crt"))
     lines = mosquitto_conf_text(ListenerSettings(8883, "127.0.0.1", tls), Path("a"), Path("p")).splitlines()
     assert {"certfile /c/server.crt", "keyfile /c/server.key", "cafile /c/ca.crt"} <= set(lines)
-    no_ca = mosquitto_conf_text(ListenerSettings(tls=TlsFiles(Path("/c/s.crt"), Path("/c/s.key"))), Path("a"), Path("p"))
+    no_ca = mosquitto_conf_text(
+        ListenerSettings(tls=TlsFiles(Path("/c/s.crt"), Path("/c/s.key"))), Path("a"), Path("p")
+    )
     assert "certfile /c/s.crt" in no_ca and "cafile" not in no_ca
 
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from fleet_api.domain.custody import GENESIS_HASH, CustodyError, CustodyEvent, chain, verify_chain
 
-T0 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
-KINDS = ["created", "assigned", "loaded", "departed", "elevator_boarded", "arrived", "unlocked_by_recipient", "delivered"]
+T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+KINDS = [
+    "created",
+    "assigned",
+    "loaded",
+    "departed",
+    "elevator_boarded",
+    "arrived",
+    "unlocked_by_recipient",
+    "delivered",
+]
 
 
 def build(n: int = 8) -> list[CustodyEvent]:

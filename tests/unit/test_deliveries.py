@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -30,7 +30,7 @@ from fleet_api.domain.deliveries import (
 from hallfleet.protocol.pins import PinFormatError, hash_pin, verify_pin
 
 S = DeliveryState
-T0 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
 EXPECTED_TABLE = {
     "requested": {"assigned", "cancelled", "failed"},
@@ -110,7 +110,14 @@ def test_happy_path_records_every_step_and_keeps_robot() -> None:
         transition(d, s, T0 + timedelta(seconds=2 + i), s.value)
     assert d.is_terminal and d.robot_id == "dr-01"
     assert [h.state for h in d.history] == [
-        S.REQUESTED, S.ASSIGNED, S.TO_PICKUP, S.AWAITING_LOAD, S.LOADED, S.IN_TRANSIT, S.AWAITING_RECIPIENT, S.DELIVERED
+        S.REQUESTED,
+        S.ASSIGNED,
+        S.TO_PICKUP,
+        S.AWAITING_LOAD,
+        S.LOADED,
+        S.IN_TRANSIT,
+        S.AWAITING_RECIPIENT,
+        S.DELIVERED,
     ]
 
 
@@ -153,7 +160,16 @@ def test_bad_requests_are_rejected_with_a_clear_message(sender, recipient, docum
 
 def test_naive_time_is_rejected() -> None:
     with pytest.raises(DeliveryValidationError, match="timezone-aware"):
-        new_delivery("D-1", Party("w1", "A"), Party("d1", "B"), [Document("X", "a")], "normal", "", datetime(2026, 1, 1), "123456")
+        new_delivery(
+            "D-1",
+            Party("w1", "A"),
+            Party("d1", "B"),
+            [Document("X", "a")],
+            "normal",
+            "",
+            datetime(2026, 1, 1),
+            "123456",
+        )
 
 
 def test_only_pin_hashes_are_kept_and_they_verify() -> None:

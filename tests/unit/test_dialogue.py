@@ -63,8 +63,14 @@ def test_an_unanswerable_question_asks_for_a_helper(dialogue: Dialogue) -> None:
     assert not dialogue.respond("办营业执照要带什么材料？").needs_helper
 
 
-@pytest.mark.parametrize(("text", "requested", "expected"), [
-    ("你好", "", "zh-CN"), ("hello", "", "en"), ("hello", "zh-CN", "zh-CN"), ("你好", "en", "en"),
-])
+@pytest.mark.parametrize(
+    ("text", "requested", "expected"),
+    [
+        ("你好", "", "zh-CN"),
+        ("hello", "", "en"),
+        ("hello", "zh-CN", "zh-CN"),
+        ("你好", "en", "en"),
+    ],
+)
 def test_language_is_the_requested_one_or_follows_the_visitor(text: str, requested: str, expected: str) -> None:
     assert detect_language(text, requested) == expected

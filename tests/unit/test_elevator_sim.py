@@ -117,7 +117,7 @@ def test_fault_rejects_requests() -> None:
         ('{"requestId": "a", "command": "call", "robotId": "R1"}', "field 'level': missing"),
         ('{"requestId": "a", "command": "fly", "level": 3, "robotId": "R1"}', "field 'command'"),
         ('{"command": "call", "level": 3, "robotId": "R1"}', "field 'requestId': missing"),
-        ('[1, 2]', "expected a JSON object"),
+        ("[1, 2]", "expected a JSON object"),
         ("not json", "invalid JSON"),
         (b"\xff\xfe", "invalid JSON"),
     ],

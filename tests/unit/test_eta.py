@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from maps.planner import plan_route
 from maps.site import SiteError, load_site
 from maps.testing import write_tiny_site
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DEMO_HALL = Path(__file__).resolve().parents[2] / "maps" / "demo_hall"
 # the tiny site: a -8 m- b -8 m- c on level 1, a - lobby1 - car-E-1 (car lanes 0.5 m/s), elevator E to
 # level 2 (doors 3 s, 4 s per floor), car-E-2 - lobby2 - a2 - b2 (16 m) on level 2
@@ -102,8 +102,10 @@ def test_with_the_files_on_board_the_target_is_the_recipient(tiny, state) -> Non
     assert later is not None and 0 < later.eta_s < estimate.eta_s  # closer: sooner
 
 
-@pytest.mark.parametrize("state", ["requested", "awaiting_load", "awaiting_recipient", "delivered", "cancelled",
-                                   "returned_to_sender", "failed"])
+@pytest.mark.parametrize(
+    "state",
+    ["requested", "awaiting_load", "awaiting_recipient", "delivered", "cancelled", "returned_to_sender", "failed"],
+)
 def test_no_estimate_while_nothing_is_on_its_way(tiny, state) -> None:
     ids, pickup, dest = _trip(tiny)
     assert eta.delivery_eta(tiny, state, ids, 0, pickup, dest, NOW) is None

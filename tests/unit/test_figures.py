@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fleet_api.domain.deliveries import Delivery, DeliveryState, Document, Party, assign, new_delivery, transition
 from fleet_api.domain.figures import percentile, service_figures, turnaround_min
 
-T0 = datetime(2026, 11, 29, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 S = DeliveryState
 _TO_DELIVERED = [S.TO_PICKUP, S.AWAITING_LOAD, S.LOADED, S.IN_TRANSIT, S.AWAITING_RECIPIENT, S.DELIVERED]
 
 
-def _delivery(n: int, sender: str, recipient: str, minutes: float | None, until: DeliveryState = S.DELIVERED) -> Delivery:
+def _delivery(
+    n: int, sender: str, recipient: str, minutes: float | None, until: DeliveryState = S.DELIVERED
+) -> Delivery:
     """Requested at T0 + n hours; reaches ``until``, the handover ``minutes`` after the request."""
     created = T0 + timedelta(hours=n)
-    d = new_delivery(f"D-20261129-{n:04d}", Party(sender, "王科员"), Party(recipient, "李科长"),
-                     [Document(f"BC-{n}", "申请表")], "normal", "", created, "123456")
+    d = new_delivery(
+        f"D-20261129-{n:04d}",
+        Party(sender, "王科员"),
+        Party(recipient, "李科长"),
+        [Document(f"BC-{n}", "申请表")],
+        "normal",
+        "",
+        created,
+        "123456",
+    )
     assign(d, "dr-01", 1, created + timedelta(seconds=1))
     steps = _TO_DELIVERED[: _TO_DELIVERED.index(until) + 1]
     for i, state in enumerate(steps):
@@ -53,8 +63,10 @@ def test_turnaround_is_request_to_handover() -> None:
 def test_figures_per_receiving_place_and_walking_saved() -> None:
     market = [_delivery(i, "win-A01", "dept-market", m) for i, m in enumerate([30, 10, 50, 20, 40], start=1)]
     civil = [_delivery(6, "win-A02", "dept-civil", 12)]
-    not_done = [_delivery(7, "win-A01", "dept-market", None, until=S.IN_TRANSIT),
-                _delivery(8, "win-A01", "dept-market", None, until=S.AWAITING_RECIPIENT)]
+    not_done = [
+        _delivery(7, "win-A01", "dept-market", None, until=S.IN_TRANSIT),
+        _delivery(8, "win-A01", "dept-market", None, until=S.AWAITING_RECIPIENT),
+    ]
     cancelled = _delivery(9, "win-A01", "dept-market", None, until=S.TO_PICKUP)
     transition(cancelled, S.CANCELLED, T0 + timedelta(hours=10), "cancelled")
 
@@ -73,7 +85,9 @@ def test_figures_per_receiving_place_and_walking_saved() -> None:
 
 
 def test_trip_without_walking_route_still_counts_for_turnaround() -> None:
-    figures = service_figures([_delivery(1, "win-A01", "dept-market", 8), _delivery(2, "win-Z9", "dept-market", 4)], _distance)
+    figures = service_figures(
+        [_delivery(1, "win-A01", "dept-market", 8), _delivery(2, "win-Z9", "dept-market", 4)], _distance
+    )
     assert figures.delivered == 2 and figures.unrouted == 1
     assert figures.walking_saved_m == pytest.approx(120.0)
     assert figures.places[0].median_turnaround_min == pytest.approx(6.0)

@@ -74,12 +74,14 @@ def test_straight_and_diagonal_lengths_are_exact() -> None:
 
 
 def test_no_corner_cutting_between_diagonal_walls() -> None:
-    free = _grid([
-        "....",
-        ".#..",
-        "..#.",
-        "....",
-    ])
+    free = _grid(
+        [
+            "....",
+            ".#..",
+            "..#.",
+            "....",
+        ]
+    )
     planner = GridPlanner(free)
     # (row 1, col 1) -> (row 2, col 2) would squeeze between the two wall cells diagonally
     path = planner.plan((1, 1), (2, 2))
@@ -105,11 +107,13 @@ def test_radius_inflation_blocks_a_narrow_door() -> None:
 
 
 def test_blocked_or_unreachable_ends_are_named() -> None:
-    free = _grid([
-        "...#...",
-        "...#...",
-        "...#...",
-    ])
+    free = _grid(
+        [
+            "...#...",
+            "...#...",
+            "...#...",
+        ]
+    )
     planner = GridPlanner(free, resolution_m=0.5, origin_xy=(10.0, 20.0))
     with pytest.raises(NoGridPathError) as excinfo:
         planner.plan((0, 0), (2, 6))

@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from hallfleet_apps.cli import app
 from hallfleet.knowledge import KnowledgeBase, effective_catalog_path
+from hallfleet_apps.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "maps" / "demo_hall"
@@ -36,10 +36,14 @@ GOOD_YAML = """\
   faq: []
 """
 
-CSV_HEADER = ("id,name_zh,name_en,department_zh,department_en,window,materials_zh,materials_en,conditions_zh,"
-              "conditions_en,processing_days,fee,online,keywords_zh,faq_q_zh,faq_a_zh,faq_q_en,faq_a_en\n")
-GOOD_ROW = ("library-card,图书证办理,library card,区图书馆,District Library,B09,身份证;照片,ID card;photo,本区居民,"
-            "District residents,0,0,false,借书证;图书证,丢了怎么办,到窗口补办,What if I lose it,Replace it at the window\n")
+CSV_HEADER = (
+    "id,name_zh,name_en,department_zh,department_en,window,materials_zh,materials_en,conditions_zh,"
+    "conditions_en,processing_days,fee,online,keywords_zh,faq_q_zh,faq_a_zh,faq_q_en,faq_a_en\n"
+)
+GOOD_ROW = (
+    "library-card,图书证办理,library card,区图书馆,District Library,B09,身份证;照片,ID card;photo,本区居民,"
+    "District residents,0,0,false,借书证;图书证,丢了怎么办,到窗口补办,What if I lose it,Replace it at the window\n"
+)
 
 
 def test_good_yaml_is_imported_and_then_preferred_over_the_shipped_catalog(tmp_path: Path) -> None:
@@ -110,15 +114,22 @@ def test_the_shipped_catalog_survives_a_round_trip_through_import(tmp_path: Path
 
 def test_kb_ask_json_through_the_real_command_line(tmp_path: Path) -> None:
     def ask(question: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "hallfleet_apps.cli", "kb", "ask", question, "--json",
-                               "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=REPO)
+        done = subprocess.run(
+            [sys.executable, "-m", "hallfleet_apps.cli", "kb", "ask", question, "--json", "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
         assert done.returncode == 0, done.stderr
         assert done.stderr == ""  # jieba's start-up chatter is silenced
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     answer = ask("我刚生了孩子要办什么手续")
     assert set(answer) == {"item", "asks", "answer"}
-    assert answer["item"] == "newborn-registration" and answer["asks"] == "general" and "出生医学证明" in answer["answer"]
+    assert (
+        answer["item"] == "newborn-registration" and answer["asks"] == "general" and "出生医学证明" in answer["answer"]
+    )
     assert ask("How much does a passport cost?")["asks"] == "fee"
     outside = ask("明天会下雨吗")
     assert outside["item"] is None and "帮办" in outside["answer"]

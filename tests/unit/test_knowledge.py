@@ -51,11 +51,17 @@ def test_english_questions_reach_the_right_item(kb: KnowledgeBase, question: str
 @pytest.mark.parametrize(
     ("question", "asks"),
     [
-        ("居住证要带什么材料", "materials"), ("办护照多少钱", "fee"), ("身份证补办要几天", "days"),
-        ("社保卡在哪个窗口办", "window"), ("公积金提取能网上办吗", "online"), ("居住证怎么办", "general"),
+        ("居住证要带什么材料", "materials"),
+        ("办护照多少钱", "fee"),
+        ("身份证补办要几天", "days"),
+        ("社保卡在哪个窗口办", "window"),
+        ("公积金提取能网上办吗", "online"),
+        ("居住证怎么办", "general"),
         ("What documents do I need for a residence permit?", "materials"),
-        ("How much does a passport cost?", "fee"), ("How long does an ID card take?", "days"),
-        ("Which window for the housing fund?", "window"), ("Can I renew my residence permit online?", "online"),
+        ("How much does a passport cost?", "fee"),
+        ("How long does an ID card take?", "days"),
+        ("Which window for the housing fund?", "window"),
+        ("Can I renew my residence permit online?", "online"),
     ],
 )
 def test_the_aspect_asked_is_detected_in_both_languages(kb: KnowledgeBase, question: str, asks: str) -> None:
@@ -82,8 +88,10 @@ def test_a_chinese_question_is_answered_in_english_when_asked(kb: KnowledgeBase)
     assert "zone C" in answer.text
 
 
-@pytest.mark.parametrize("question", ["今天天气怎么样", "推荐一只股票吧", "你几岁了", "How old are you?",
-                                      "tell me a joke", "asdf qwer zxcv", "?!", ""])
+@pytest.mark.parametrize(
+    "question",
+    ["今天天气怎么样", "推荐一只股票吧", "你几岁了", "How old are you?", "tell me a joke", "asdf qwer zxcv", "?!", ""],
+)
 def test_out_of_scope_questions_abstain_and_call_a_helper(kb: KnowledgeBase, question: str) -> None:
     answer = kb.answer(question, "zh-CN")
     assert answer.item_id is None and answer.needs_helper

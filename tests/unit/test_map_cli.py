@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from PIL import Image
@@ -44,9 +44,7 @@ def _assert_fails_with(result, prefix: str) -> list[str]:
 def test_demo_hall_passes_with_a_one_line_summary() -> None:
     result = _check(DEMO_HALL)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        f"OK {DEMO_HALL}: 4 floors, 93 places, 212 waypoints, 212 lanes, 2 elevators"
-    ]
+    assert result.output.splitlines() == [f"OK {DEMO_HALL}: 4 floors, 93 places, 212 waypoints, 212 lanes, 2 elevators"]
 
 
 def test_tiny_site_passes(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_a_flood_is_read_in_bounded_passes(wired) -> None:
     passes = 0
     while len(received) < count and passes < 10_000:
         try:
-            sent_bytes += broker.send(data[sent_bytes:sent_bytes + (1 << 20)])
+            sent_bytes += broker.send(data[sent_bytes : sent_bytes + (1 << 20)])
         except BlockingIOError:
             pass
         client.loop_read()

@@ -32,15 +32,25 @@ def _message(topic: str, payload: bytes) -> mqtt.MQTTMessage:
 
 
 def _visualization(serial: str, header_id: int, x_m: float = 1.0) -> mqtt.MQTTMessage:
-    body = {"headerId": header_id, "timestamp": "2025-01-01T00:00:00.000Z", "version": v.VERSION,
-            "manufacturer": MAKER, "serialNumber": serial,
-            "agvPosition": {"x": x_m, "y": 2.0, "theta": 0.0, "mapId": "floor1"}}
+    body = {
+        "headerId": header_id,
+        "timestamp": "2025-01-01T00:00:00.000Z",
+        "version": v.VERSION,
+        "manufacturer": MAKER,
+        "serialNumber": serial,
+        "agvPosition": {"x": x_m, "y": 2.0, "theta": 0.0, "mapId": "floor1"},
+    }
     return _message(v.topic(MAKER, serial, "visualization"), json.dumps(body).encode())
 
 
 def _state(serial: str, header_id: int) -> mqtt.MQTTMessage:
-    body = v.State(headerId=header_id, timestamp="2025-01-01T00:00:00.000Z", manufacturer=MAKER,
-                   serialNumber=serial, batteryState=v.BatteryState(batteryCharge=80.0, charging=False))
+    body = v.State(
+        headerId=header_id,
+        timestamp="2025-01-01T00:00:00.000Z",
+        manufacturer=MAKER,
+        serialNumber=serial,
+        batteryState=v.BatteryState(batteryCharge=80.0, charging=False),
+    )
     return _message(v.topic(MAKER, serial, "state"), v.encode(body))
 
 
@@ -55,9 +65,14 @@ class Harness:
     def __init__(self, on_vehicle: Callable[[str, str, str, Any], None] | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.seen: list[tuple[str, ...]] = []
-        self.master = mm.MqttFleetMaster("mqtt://127.0.0.1:1883", self.loop, on_vehicle or self._vehicle,
-                                         self._elevator, client_id="test-batching",
-                                         on_connected=lambda: self.seen.append(("connected",)))
+        self.master = mm.MqttFleetMaster(
+            "mqtt://127.0.0.1:1883",
+            self.loop,
+            on_vehicle or self._vehicle,
+            self._elevator,
+            client_id="test-batching",
+            on_connected=lambda: self.seen.append(("connected",)),
+        )
 
     def _vehicle(self, manufacturer: str, serial: str, kind: str, message: Any) -> None:
         self.seen.append((kind, serial, message.headerId))
@@ -67,8 +82,9 @@ class Harness:
 
     def deliver(self, messages: list[mqtt.MQTTMessage]) -> None:
         """Feed the messages from a thread of its own, as paho's network thread does."""
-        thread = threading.Thread(target=lambda: [self.master._handle_message(self.master.client, None, m)
-                                                  for m in messages])
+        thread = threading.Thread(
+            target=lambda: [self.master._handle_message(self.master.client, None, m) for m in messages]
+        )
         thread.start()
         thread.join(WAIT_S)
         assert not thread.is_alive()
@@ -77,6 +93,7 @@ class Harness:
         async def wait() -> None:
             while len(self.seen) < count:
                 await asyncio.sleep(0.001)
+
         self.loop.run_until_complete(asyncio.wait_for(wait(), WAIT_S))
         self.loop.run_until_complete(asyncio.sleep(0.01))  # nothing more arrives late
 
@@ -136,10 +153,13 @@ def test_a_long_queue_is_drained_in_batches_in_order(harness: Harness) -> None:
 
 
 def test_malformed_payloads_are_counted_logged_with_topic_and_skipped(
-        harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     bad = [
         _message(v.topic(MAKER, "a", "visualization"), b"{not json"),
-        _message(v.topic(MAKER, "a", "visualization"), b'{"agvPosition": {"x": "far", "y": 0, "theta": 0, "mapId": "m"}}'),
+        _message(
+            v.topic(MAKER, "a", "visualization"), b'{"agvPosition": {"x": "far", "y": 0, "theta": 0, "mapId": "m"}}'
+        ),
         _message(v.topic(MAKER, "a", "state"), b'{"headerId": 1}'),
         _message(v.topic(MAKER, "a", "visualization"), b"[" * 100_000),
         _message(v.topic(MAKER, "a", "visualization"), b"\xff\xfe"),
@@ -160,7 +180,8 @@ def test_malformed_payloads_are_counted_logged_with_topic_and_skipped(
 
 
 def test_an_unexpected_decoding_failure_is_rejected_not_raised(
-        harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*_a: Any, **_k: Any) -> Any:
         raise MemoryError("simulated")  # anything a decoder might raise must not reach paho's thread
 
@@ -224,10 +245,14 @@ async def _until(condition: Callable[[], bool]) -> None:
 
 def test_clearing_a_retained_message_is_not_a_rejection(harness: Harness) -> None:
     """An empty payload deletes a retained message (connection, factsheet): nothing to hand over."""
-    harness.deliver([_message(v.topic(MAKER, "a", "connection"), b""),
-                     _message(v.topic(MAKER, "a", "factsheet"), b""),
-                     _message(v.topic(MAKER, "a", "state"), b""),  # state is never retained: malformed
-                     _visualization("a", 0)])
+    harness.deliver(
+        [
+            _message(v.topic(MAKER, "a", "connection"), b""),
+            _message(v.topic(MAKER, "a", "factsheet"), b""),
+            _message(v.topic(MAKER, "a", "state"), b""),  # state is never retained: malformed
+            _visualization("a", 0),
+        ]
+    )
     harness.run_until(1)
     assert harness.seen == [("visualization", "a", 0)]
     assert harness.master.rejected_messages == 1

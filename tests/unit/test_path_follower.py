@@ -21,8 +21,11 @@ def simulate(follower: PathFollower, pose: Pose, dt_s: float, max_steps: int) ->
             return pose, commands, step
         yaw = pose.yaw_rad + cmd.angular_radps * dt_s
         mid = pose.yaw_rad + 0.5 * cmd.angular_radps * dt_s
-        pose = Pose(pose.x_m + cmd.linear_mps * math.cos(mid) * dt_s, pose.y_m + cmd.linear_mps * math.sin(mid) * dt_s,
-                    wrap_angle(yaw))
+        pose = Pose(
+            pose.x_m + cmd.linear_mps * math.cos(mid) * dt_s,
+            pose.y_m + cmd.linear_mps * math.sin(mid) * dt_s,
+            wrap_angle(yaw),
+        )
     raise AssertionError(f"not done after {max_steps} steps; at {pose}, last command {commands[-1]}")
 
 
@@ -59,8 +62,9 @@ def test_follows_several_waypoints_in_order() -> None:
 @pytest.mark.parametrize("start_yaw_rad", [0.0, 2.5, -math.pi / 2])
 def test_time_scale_20_reaches_the_goal_without_oscillating(start_yaw_rad: float) -> None:
     time_scale = 20.0
-    follower = PathFollower([(4.0, 1.0), (6.0, -2.0)], max_speed_mps=0.8, control_period_s=PERIOD_S,
-                            time_scale=time_scale)
+    follower = PathFollower(
+        [(4.0, 1.0), (6.0, -2.0)], max_speed_mps=0.8, control_period_s=PERIOD_S, time_scale=time_scale
+    )
     final, commands, steps = simulate(follower, Pose(0.0, 0.0, start_yaw_rad), PERIOD_S * time_scale, 60)
     assert math.dist((final.x_m, final.y_m), (6.0, -2.0)) <= 0.15
     assert steps < 40
@@ -101,8 +105,9 @@ def test_compose_places_a_local_point_in_the_parent_frame() -> None:
     assert (back.x_m, back.y_m, back.yaw_rad) == pytest.approx((1.0, 0.0, 0.0), abs=1e-9)
 
 
-def _drive_with_late_commands(follower: PathFollower, pose: Pose, period_s: float, time_scale: float,
-                              max_steps: int) -> tuple[Pose, int]:
+def _drive_with_late_commands(
+    follower: PathFollower, pose: Pose, period_s: float, time_scale: float, max_steps: int
+) -> tuple[Pose, int]:
     """Like a loaded machine: the loop runs every ``period_s`` and the base keeps each command that long."""
     for step in range(max_steps):
         cmd = follower.command(pose, period_s=period_s)
@@ -110,7 +115,9 @@ def _drive_with_late_commands(follower: PathFollower, pose: Pose, period_s: floa
             return pose, step
         sim_dt = period_s * time_scale
         yaw = pose.yaw_rad + cmd.angular_radps * sim_dt
-        pose = Pose(pose.x_m + cmd.linear_mps * sim_dt * math.cos(yaw), pose.y_m + cmd.linear_mps * sim_dt * math.sin(yaw), yaw)
+        pose = Pose(
+            pose.x_m + cmd.linear_mps * sim_dt * math.cos(yaw), pose.y_m + cmd.linear_mps * sim_dt * math.sin(yaw), yaw
+        )
     return pose, max_steps
 
 
@@ -131,14 +138,16 @@ def test_pose_one_cycle_stale_still_settles_instead_of_spinning(start_yaw_rad: f
     time_scale, period_s = 10.0, 0.05
     follower = PathFollower([(6.0, 5.0)], max_speed_mps=1.0, control_period_s=period_s, time_scale=time_scale)
     pose = stale = Pose(6.5, 9.3, start_yaw_rad)
-    for step in range(400):
+    for step in range(400):  # noqa: B007  (read after the loop)
         cmd = follower.command(stale, period_s=period_s)
         if cmd.done:
             break
         stale = pose
         sim_dt = period_s * time_scale
         yaw = wrap_angle(pose.yaw_rad + cmd.angular_radps * sim_dt)
-        pose = Pose(pose.x_m + cmd.linear_mps * sim_dt * math.cos(yaw), pose.y_m + cmd.linear_mps * sim_dt * math.sin(yaw), yaw)
+        pose = Pose(
+            pose.x_m + cmd.linear_mps * sim_dt * math.cos(yaw), pose.y_m + cmd.linear_mps * sim_dt * math.sin(yaw), yaw
+        )
     assert step < 399, f"never arrived; ended at {pose}"
 
 

@@ -169,9 +169,7 @@ def test_demo_lower_bounds_are_below_estimates_and_include_rides(demo) -> None:
             rides_s = 0.0
             for ride in route.rides:
                 e = demo.elevator(ride.elevator_id)
-                rides_s += 2 * e.door_time_s + e.travel_time_per_floor_s * abs(
-                    ride.to_level - ride.from_level
-                )
+                rides_s += 2 * e.door_time_s + e.travel_time_per_floor_s * abs(ride.to_level - ride.from_level)
             assert rides_s > 0
             crow_m = sum(
                 math.hypot(s.points[-1].x_m - s.points[0].x_m, s.points[-1].y_m - s.points[0].y_m)

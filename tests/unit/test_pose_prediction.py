@@ -37,8 +37,9 @@ def test_old_commands_are_forgotten_after_the_horizon() -> None:
     assert predicted.x_m == pytest.approx(0.0), "the command from 0 s fell out of the 1 s horizon"
 
 
-def _drive_late(start: Pose, goal: tuple[float, float], *, odom_delay_cycles: int, predict: bool,
-                max_steps: int) -> tuple[Pose, int]:
+def _drive_late(
+    start: Pose, goal: tuple[float, float], *, odom_delay_cycles: int, predict: bool, max_steps: int
+) -> tuple[Pose, int]:
     """A loaded robot process at time scale 10: odometry reaches the follower ``odom_delay_cycles``
     late, each command reaches the base a cycle after it was sent."""
     follower = PathFollower([goal], max_speed_mps=1.0, control_period_s=PERIOD_S, time_scale=TIME_SCALE)
@@ -64,8 +65,9 @@ def _drive_late(start: Pose, goal: tuple[float, float], *, odom_delay_cycles: in
 @pytest.mark.parametrize("start_yaw_rad", [-2.78, 0.4, 3.0])
 @pytest.mark.parametrize("odom_delay_cycles", [1, 2, 3])
 def test_late_odometry_with_prediction_arrives(start_yaw_rad: float, odom_delay_cycles: int) -> None:
-    pose, steps = _drive_late(Pose(6.0, 9.0, start_yaw_rad), (6.0, 5.0), odom_delay_cycles=odom_delay_cycles,
-                              predict=True, max_steps=300)
+    pose, steps = _drive_late(
+        Pose(6.0, 9.0, start_yaw_rad), (6.0, 5.0), odom_delay_cycles=odom_delay_cycles, predict=True, max_steps=300
+    )
     assert steps < 300, f"never arrived; ended at {pose}"
     assert math.hypot(pose.x_m - 6.0, pose.y_m - 5.0) <= 0.5
 

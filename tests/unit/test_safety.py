@@ -11,7 +11,13 @@ import pytest
 from fleet_api.domain.robots import RobotView
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol.vda5050 import (
-    BatteryState, Edge, Node, NodePosition, Order, State, utc_timestamp,
+    BatteryState,
+    Edge,
+    Node,
+    NodePosition,
+    Order,
+    State,
+    utc_timestamp,
 )
 from robots.core.base_protocol import ChargeCmd, EstopCmd, FrameDecoder, VelocityCmd, encode
 from robots.core.vehicle import DriveStep, VehicleCore, VehiclePosition
@@ -92,10 +98,26 @@ def _node(node_id: str, x: float, seq: int) -> Node:
 
 def _order(order_id: str = "o1") -> Order:
     nodes = [_node("A", 0.0, 0), _node("B", 5.0, 2), _node("C", 10.0, 4)]
-    edges = [Edge(edgeId=f"{a.nodeId}-{b.nodeId}", sequenceId=a.sequenceId + 1, released=True,
-                  startNodeId=a.nodeId, endNodeId=b.nodeId) for a, b in zip(nodes, nodes[1:])]
-    return Order(headerId=1, timestamp=TS, manufacturer="hall", serialNumber="d1", orderId=order_id,
-                 orderUpdateId=0, nodes=nodes, edges=edges)
+    edges = [
+        Edge(
+            edgeId=f"{a.nodeId}-{b.nodeId}",
+            sequenceId=a.sequenceId + 1,
+            released=True,
+            startNodeId=a.nodeId,
+            endNodeId=b.nodeId,
+        )
+        for a, b in zip(nodes, nodes[1:])
+    ]
+    return Order(
+        headerId=1,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="d1",
+        orderId=order_id,
+        orderUpdateId=0,
+        nodes=nodes,
+        edges=edges,
+    )
 
 
 def _core() -> VehicleCore:
@@ -117,8 +139,11 @@ def test_remote_estop_is_fatal_stops_driving_and_keeps_the_order_until_reset() -
     assert core.engage_estop("REMOTE", "emergency stop by tech")
     stopped = _state(core)
     assert stopped["driving"] is False and stopped["safetyState"]["eStop"] == "REMOTE"
-    assert {"errorType": "emergencyStop", "errorLevel": "FATAL", "errorDescription": "emergency stop by tech"} \
-        in stopped["errors"]
+    assert {
+        "errorType": "emergencyStop",
+        "errorLevel": "FATAL",
+        "errorDescription": "emergency stop by tech",
+    } in stopped["errors"]
     assert [n["nodeId"] for n in stopped["nodeStates"]] == ["B", "C"], "the order is kept"
     core.paused = False  # stopPause does not release an e-stop
     assert core.next_step() is None
@@ -161,8 +186,13 @@ def test_both_kinds_declare_safety_and_charging_actions(kind: str) -> None:
 
 def _view(battery_pct: float, charging: bool = False) -> RobotView:
     view = RobotView("d1", "hall", "delivery", online=True)
-    view.state = State(headerId=1, timestamp=utc_timestamp(), manufacturer="hall", serialNumber="d1",
-                       batteryState=BatteryState(batteryCharge=battery_pct, charging=charging))
+    view.state = State(
+        headerId=1,
+        timestamp=utc_timestamp(),
+        manufacturer="hall",
+        serialNumber="d1",
+        batteryState=BatteryState(batteryCharge=battery_pct, charging=charging),
+    )
     return view
 
 

@@ -177,8 +177,10 @@ def test_every_problem_gets_its_own_line(tmp_path: Path) -> None:
 
 def test_place_cut_off_from_its_lobby_is_reported(tmp_path: Path) -> None:
     msg = _load_broken(tmp_path, lambda d: d["lanes"].pop(8))  # a2 - b2
-    assert msg == ("building.yaml: places[3].waypoint: place 'dept-1' (waypoint 'b2') cannot be "
-                   "reached by lanes from the elevator lobbies on level 2 (lobby-E-2)")
+    assert msg == (
+        "building.yaml: places[3].waypoint: place 'dept-1' (waypoint 'b2') cannot be "
+        "reached by lanes from the elevator lobbies on level 2 (lobby-E-2)"
+    )
 
 
 def test_one_way_lanes_count_in_their_direction_only(tmp_path: Path) -> None:

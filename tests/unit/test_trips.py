@@ -38,15 +38,18 @@ def hall() -> Site:
 
 
 def action(kind: str, action_id: str) -> v.Action:
-    return v.Action(actionType=kind, actionId=action_id,
-                    actionParameters=[v.ActionParameter(key="compartmentId", value=1)])
+    return v.Action(
+        actionType=kind, actionId=action_id, actionParameters=[v.ActionParameter(key="compartmentId", value=1)]
+    )
 
 
 def delivery_trip(site: Site, start_wp: str, pickup_place: str, dest_place: str) -> Trip:
     pickup = site.place(pickup_place).waypoint_id
     dest = site.place(dest_place).waypoint_id
     routes = [plan_route(site, start_wp, pickup), plan_route(site, pickup, dest)]
-    return build_trip("order-1", "dr1", routes, [action(ha.LOAD_DOCUMENTS, "load-1"), action(ha.UNLOAD_DOCUMENTS, "unload-1")])
+    return build_trip(
+        "order-1", "dr1", routes, [action(ha.LOAD_DOCUMENTS, "load-1"), action(ha.UNLOAD_DOCUMENTS, "unload-1")]
+    )
 
 
 def all_updates(trip: Trip) -> list[v.Order]:
@@ -136,7 +139,7 @@ def test_node_after_the_ride_is_on_the_destination_map(tiny: Site) -> None:
     car = trip.holds[1].node_index
     assert trip.nodes[car].nodeId == "car-E-1" and trip.nodes[car].nodePosition.mapId == "f1"
     assert trip.nodes[car + 1].nodeId == "car-E-2" and trip.nodes[car + 1].nodePosition.mapId == "f2"
-    assert all(n.nodePosition.mapId == "f2" for n in trip.nodes[car + 1:])
+    assert all(n.nodePosition.mapId == "f2" for n in trip.nodes[car + 1 :])
 
 
 def test_stop_actions_sit_on_pickup_and_destination_nodes(tiny: Site) -> None:
@@ -144,7 +147,9 @@ def test_stop_actions_sit_on_pickup_and_destination_nodes(tiny: Site) -> None:
     with_actions = [(n.nodeId, [a.actionId for a in n.actions]) for n in trip.nodes if n.actions]
     assert with_actions == [("c", ["load-1"]), ("b2", ["unload-1"])]
     assert [(trip.nodes[s.node_index].nodeId, s.action.actionType) for s in trip.stops] == [
-        ("c", ha.LOAD_DOCUMENTS), ("b2", ha.UNLOAD_DOCUMENTS)]
+        ("c", ha.LOAD_DOCUMENTS),
+        ("b2", ha.UNLOAD_DOCUMENTS),
+    ]
     # the joint between the two routes (the pickup) appears once, not twice
     ids = [n.nodeId for n in trip.nodes]
     assert all(a != b for a, b in zip(ids, ids[1:]))

@@ -11,8 +11,10 @@ from pydantic import ValidationError
 from hallfleet.protocol import vda5050 as v
 
 POSITION = '{"x": 1, "y": 2.5, "theta": -0.5, "mapId": "floor1"}'
-HEADER = '"headerId": 7, "timestamp": "2025-01-01T00:00:00.123456Z", "version": "2.1.0", ' \
-         '"manufacturer": "M", "serialNumber": "S"'
+HEADER = (
+    '"headerId": 7, "timestamp": "2025-01-01T00:00:00.123456Z", "version": "2.1.0", '
+    '"manufacturer": "M", "serialNumber": "S"'
+)
 
 VISUALIZATION = [
     "{" + HEADER + ', "agvPosition": ' + POSITION + ', "velocity": {"vx": 0, "vy": 0.5, "omega": 1}}',
@@ -34,12 +36,17 @@ VISUALIZATION = [
     '"text"',
 ]
 STATE = [
-    "{" + HEADER + ', "batteryState": {"batteryCharge": 90, "charging": false}, "agvPosition": ' + POSITION
+    "{"
+    + HEADER
+    + ', "batteryState": {"batteryCharge": 90, "charging": false}, "agvPosition": '
+    + POSITION
     + ', "actionStates": [{"actionId": "a1", "actionStatus": "RUNNING"}], '
     + '"errors": [{"errorType": "e", "errorLevel": "FATAL"}], "safetyState": {"eStop": "REMOTE"}}',
     "{" + HEADER + ', "batteryState": {"batteryCharge": 90, "charging": false}, "operatingMode": "DANCING"}',
     "{" + HEADER + ', "batteryState": {"batteryCharge": 90, "charging": "yes"}}',
-    "{" + HEADER + ', "batteryState": {"batteryCharge": 90, "charging": false}, '
+    "{"
+    + HEADER
+    + ', "batteryState": {"batteryCharge": 90, "charging": false}, '
     + '"actionStates": [{"actionId": "a1", "actionStatus": "SLEEPING"}]}',
     "{" + HEADER + "}",
 ]
@@ -53,8 +60,12 @@ def _reference(kind: str, payload: str) -> v._Model | str:
         return ".".join(str(p) for p in exc.errors()[0]["loc"]) or "(message)"
 
 
-@pytest.mark.parametrize(("kind", "payload"), [("visualization", p) for p in VISUALIZATION]
-                         + [("state", p) for p in STATE] + [("connection", p) for p in CONNECTION])
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [("visualization", p) for p in VISUALIZATION]
+    + [("state", p) for p in STATE]
+    + [("connection", p) for p in CONNECTION],
+)
 @pytest.mark.parametrize("as_bytes", [False, True])
 def test_decode_matches_the_reference_path(kind: str, payload: str, as_bytes: bool) -> None:
     expected = _reference(kind, payload)

@@ -6,11 +6,11 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from vda_schemas import validator
 
 from hallfleet.protocol import hall_actions as ha
 from hallfleet.protocol import vda5050 as v
 from hallfleet.protocol.pins import hash_pin
-from vda_schemas import validator
 from robots.core.vehicle import VehicleCore, VehiclePosition
 
 TS = "2024-05-01T08:00:00.000Z"
@@ -33,16 +33,29 @@ def sample_order() -> v.Order:
     )
     nodes = [
         v.Node(nodeId="A", sequenceId=0, released=True, nodePosition=v.NodePosition(x=0.0, y=0.0, mapId="F1")),
-        v.Node(nodeId="B", sequenceId=2, released=True, actions=[load],
-               nodePosition=v.NodePosition(x=4.0, y=1.0, theta=1.57, mapId="F1", allowedDeviationXY=0.3)),
+        v.Node(
+            nodeId="B",
+            sequenceId=2,
+            released=True,
+            actions=[load],
+            nodePosition=v.NodePosition(x=4.0, y=1.0, theta=1.57, mapId="F1", allowedDeviationXY=0.3),
+        ),
         v.Node(nodeId="C", sequenceId=4, released=False, nodePosition=v.NodePosition(x=4.0, y=5.0, mapId="F1")),
     ]
     edges = [
         v.Edge(edgeId="A>B", sequenceId=1, released=True, startNodeId="A", endNodeId="B", maxSpeed=0.8),
         v.Edge(edgeId="B>C", sequenceId=3, released=False, startNodeId="B", endNodeId="C"),
     ]
-    return v.Order(headerId=3, timestamp=TS, manufacturer="hall", serialNumber="d1", orderId="o1", orderUpdateId=0,
-                   nodes=nodes, edges=edges)
+    return v.Order(
+        headerId=3,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="d1",
+        orderId="o1",
+        orderUpdateId=0,
+        nodes=nodes,
+        edges=edges,
+    )
 
 
 # ------------------------------------------------------------------ schemas
@@ -63,12 +76,21 @@ def test_order_validates_and_round_trips() -> None:
 
 def test_instant_actions_validate() -> None:
     message = v.InstantActions(
-        headerId=0, timestamp=TS, manufacturer="hall", serialNumber="g1",
+        headerId=0,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="g1",
         actions=[
             v.Action(actionType="cancelOrder", actionId="c1", blockingType=v.BlockingType.NONE),
-            v.Action(actionType=ha.SPEAK, actionId="s1", blockingType=v.BlockingType.NONE,
-                     actionParameters=[v.ActionParameter(key="text", value="请到3号窗口"),
-                                       v.ActionParameter(key="language", value="zh-CN")]),
+            v.Action(
+                actionType=ha.SPEAK,
+                actionId="s1",
+                blockingType=v.BlockingType.NONE,
+                actionParameters=[
+                    v.ActionParameter(key="text", value="请到3号窗口"),
+                    v.ActionParameter(key="language", value="zh-CN"),
+                ],
+            ),
         ],
     )
     check("instantActions", message.to_dict())
@@ -83,7 +105,10 @@ def test_connection_validates() -> None:
 
 def test_visualization_validates() -> None:
     message = v.Visualization(
-        headerId=4, timestamp=TS, manufacturer="hall", serialNumber="d1",
+        headerId=4,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="d1",
         agvPosition=v.AgvPosition(x=1.0, y=2.0, theta=0.5, mapId="F2"),
         velocity=v.Velocity(vx=0.3, vy=0.0, omega=0.1),
     )
@@ -185,8 +210,9 @@ def test_decode_unknown_kind_is_a_protocol_error() -> None:
 
 
 def test_decode_ignores_unknown_vendor_fields() -> None:
-    data = v.Connection(headerId=1, timestamp=TS, manufacturer="acme", serialNumber="x",
-                        connectionState=v.ConnectionState.ONLINE).to_dict()
+    data = v.Connection(
+        headerId=1, timestamp=TS, manufacturer="acme", serialNumber="x", connectionState=v.ConnectionState.ONLINE
+    ).to_dict()
     data["vendorExtra"] = {"a": 1}
     decoded = v.decode("connection", json.dumps(data))
     assert decoded.connectionState == v.ConnectionState.ONLINE
@@ -202,8 +228,14 @@ def test_topic_and_parse_topic_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["uagv/v1/hall/d1/state", "uagv/v2/hall/d1/status", "uagv/v2/hall/state", "x/v2/hall/d1/state",
-             "uagv/v2/hall/d1/state/extra"],
+    "name",
+    [
+        "uagv/v1/hall/d1/state",
+        "uagv/v2/hall/d1/status",
+        "uagv/v2/hall/state",
+        "x/v2/hall/d1/state",
+        "uagv/v2/hall/d1/state/extra",
+    ],
 )
 def test_parse_topic_refuses_foreign_topics(name: str) -> None:
     with pytest.raises(v.ProtocolError, match="not a VDA 5050 v2 topic"):

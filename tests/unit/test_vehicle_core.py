@@ -53,16 +53,29 @@ def edge(start: str, end: str, seq: int, released: bool = True) -> Edge:
     return Edge(edgeId=f"{start}-{end}", sequenceId=seq, released=released, startNodeId=start, endNodeId=end)
 
 
-def order(route: list[str], released: int, *, order_id: str = "o1", update_id: int = 0, first_seq: int = 0,
-          actions: dict[str, list[Action]] | None = None) -> Order:
+def order(
+    route: list[str],
+    released: int,
+    *,
+    order_id: str = "o1",
+    update_id: int = 0,
+    first_seq: int = 0,
+    actions: dict[str, list[Action]] | None = None,
+) -> Order:
     """Nodes ``route`` with sequenceIds from ``first_seq``; the first ``released`` nodes form the base."""
     actions = actions or {}
     nodes = [node(n, first_seq + 2 * i, i < released, actions.get(n)) for i, n in enumerate(route)]
-    edges = [
-        edge(a, b, first_seq + 2 * i + 1, i + 1 < released) for i, (a, b) in enumerate(zip(route, route[1:]))
-    ]
-    return Order(headerId=1, timestamp=TS, manufacturer="hall", serialNumber="d1", orderId=order_id,
-                 orderUpdateId=update_id, nodes=nodes, edges=edges)
+    edges = [edge(a, b, first_seq + 2 * i + 1, i + 1 < released) for i, (a, b) in enumerate(zip(route, route[1:]))]
+    return Order(
+        headerId=1,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="d1",
+        orderId=order_id,
+        orderUpdateId=update_id,
+        nodes=nodes,
+        edges=edges,
+    )
 
 
 def load_action(action_id: str = "load1", blocking: BlockingType = BlockingType.HARD) -> Action:
@@ -163,8 +176,16 @@ def test_update_replaces_the_horizon() -> None:
     assert core.receive_order(order(["A", "B", "C", "D"], released=2))
     assert drive_all(core) == ["B"]
     # master changes its mind: from B go to E instead of C, D (sequenceIds continue from B)
-    new = Order(headerId=2, timestamp=TS, manufacturer="hall", serialNumber="d1", orderId="o1", orderUpdateId=1,
-                nodes=[node("B", 2), node("E", 4)], edges=[edge("B", "E", 3)])
+    new = Order(
+        headerId=2,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="d1",
+        orderId="o1",
+        orderUpdateId=1,
+        nodes=[node("B", 2), node("E", 4)],
+        edges=[edge("B", "E", 3)],
+    )
     assert core.receive_order(new)
     s = state_dict(core)
     assert [n["nodeId"] for n in s["nodeStates"]] == ["E"]
@@ -176,8 +197,16 @@ def test_replaced_horizon_actions_do_not_keep_the_order_active() -> None:
     core = core_at("A")
     assert core.receive_order(order(["A", "B", "C"], released=2, actions={"C": [load_action("old")]}))
     assert drive_all(core) == ["B"]
-    new = Order(headerId=2, timestamp=TS, manufacturer="hall", serialNumber="d1", orderId="o1", orderUpdateId=1,
-                nodes=[node("B", 2), node("E", 4)], edges=[edge("B", "E", 3)])
+    new = Order(
+        headerId=2,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="d1",
+        orderId="o1",
+        orderUpdateId=1,
+        nodes=[node("B", 2), node("E", 4)],
+        edges=[edge("B", "E", 3)],
+    )
     assert core.receive_order(new)
     assert [a["actionId"] for a in state_dict(core)["actionStates"]] == [], "C and its action left the order"
     assert drive_all(core) == ["E"]
@@ -285,8 +314,16 @@ def test_new_order_after_the_previous_one_finished_is_accepted_and_clears_the_wa
 
 
 def _raw_order(nodes: list[Node], edges: list[Edge]) -> Order:
-    return Order(headerId=1, timestamp=TS, manufacturer="hall", serialNumber="d1", orderId="bad",
-                 orderUpdateId=0, nodes=nodes, edges=edges)
+    return Order(
+        headerId=1,
+        timestamp=TS,
+        manufacturer="hall",
+        serialNumber="d1",
+        orderId="bad",
+        orderUpdateId=0,
+        nodes=nodes,
+        edges=edges,
+    )
 
 
 @pytest.mark.parametrize(
@@ -304,8 +341,15 @@ def _raw_order(nodes: list[Node], edges: list[Edge]) -> Order:
             "released",
         ),
     ],
-    ids=["odd-node-seq", "edge-not-joining", "edge-seq-gap", "missing-edge", "no-nodes",
-         "released-edge-to-horizon", "released-node-after-horizon"],
+    ids=[
+        "odd-node-seq",
+        "edge-not-joining",
+        "edge-seq-gap",
+        "missing-edge",
+        "no-nodes",
+        "released-edge-to-horizon",
+        "released-node-after-horizon",
+    ],
 )
 def test_malformed_orders_raise_validation_error(nodes: list[Node], edges: list[Edge], words: str) -> None:
     core = core_at("A")
@@ -369,8 +413,9 @@ def test_node_action_runs_on_arrival_and_a_hard_action_blocks_driving_until_fini
 def test_two_hard_loads_at_one_node_run_one_after_the_other_then_the_robot_drives() -> None:
     """Two deliveries loaded at one window: the second compartment is armed only once the first is done."""
     core = core_at("A")
-    assert core.receive_order(order(["A", "B", "C"], released=3,
-                                    actions={"B": [load_action("load1"), load_action("load2")]}))
+    assert core.receive_order(
+        order(["A", "B", "C"], released=3, actions={"B": [load_action("load1"), load_action("load2")]})
+    )
     core.arrived(core.next_step().node.nodeId)
     first = core.next_step()
     assert isinstance(first, ActionStep) and first.action.actionId == "load1"
@@ -401,8 +446,7 @@ def test_actions_of_horizon_nodes_are_reported_waiting_and_do_not_start_before_r
     assert drive_all(core) == ["B"]
     assert [a["actionStatus"] for a in state_dict(core)["actionStates"]] == ["WAITING"]
     assert core.has_active_order()
-    assert core.receive_order(order(["B", "C"], released=2, update_id=1, first_seq=2,
-                                    actions={"C": [load_action()]}))
+    assert core.receive_order(order(["B", "C"], released=2, update_id=1, first_seq=2, actions={"C": [load_action()]}))
     step = core.next_step()
     assert isinstance(step, DriveStep)
     core.arrived("C")
@@ -449,8 +493,9 @@ def test_cancel_order_without_an_order_reports_no_order_to_cancel() -> None:
 
 def test_cancel_order_clears_nodes_fails_waiting_actions_and_keeps_the_order_id() -> None:
     core = core_at("A")
-    assert core.receive_order(order(["A", "B", "C", "D"], released=3,
-                                    actions={"C": [load_action("load1")], "D": [load_action("load2")]}))
+    assert core.receive_order(
+        order(["A", "B", "C", "D"], released=3, actions={"C": [load_action("load1")], "D": [load_action("load2")]})
+    )
     step = core.next_step()
     assert isinstance(step, DriveStep)
     cancel = Action(actionType="cancelOrder", actionId="c1", blockingType=BlockingType.NONE)
@@ -513,7 +558,12 @@ def test_state_has_the_fields_a_master_expects() -> None:
     core.battery_charge_pct = 87.34
     core.charging = True
     initial = state_dict(core, header_id=0)
-    assert (initial["orderId"], initial["orderUpdateId"], initial["nodeStates"], initial["actionStates"]) == ("", 0, [], [])
+    assert (initial["orderId"], initial["orderUpdateId"], initial["nodeStates"], initial["actionStates"]) == (
+        "",
+        0,
+        [],
+        [],
+    )
     assert initial["errors"] == []
 
     assert core.receive_order(order(["A", "B", "C"], released=3, actions={"B": [load_action()]}))

@@ -130,8 +130,14 @@ def test_nearest_free_robot_is_chosen_per_ticket_and_each_robot_goes_once() -> N
     book = wt.QueueBook()
     issue(book, "A023", at_min=0, zone="wait-A")
     issue(book, "B005", at_min=1, zone="wait-B")
-    distances = {("gr1", "wait-A"): 30.0, ("gr2", "wait-A"): 8.0, ("gr1", "wait-B"): 12.0, ("gr2", "wait-B"): 3.0,
-                 ("gr3", "wait-A"): None, ("gr3", "wait-B"): None}
+    distances = {
+        ("gr1", "wait-A"): 30.0,
+        ("gr2", "wait-A"): 8.0,
+        ("gr1", "wait-B"): 12.0,
+        ("gr2", "wait-B"): 3.0,
+        ("gr3", "wait-A"): None,
+        ("gr3", "wait-B"): None,
+    }
     pairs = wt.assign(book.due(minutes(20), 15.0), ["gr1", "gr2", "gr3"], lambda r, z: distances[r, z])
     # A023 waited longest: it gets the robot nearest to it; B005 the nearest one left
     assert [(t.number, r) for t, r in pairs] == [("A023", "gr2"), ("B005", "gr1")]
@@ -144,9 +150,12 @@ def test_no_free_robot_means_no_visit_yet() -> None:
     assert wt.assign(book.due(minutes(20), 15.0), ["gr9"], lambda r, z: None) == []  # cannot get there
 
 
-@pytest.mark.parametrize(("language", "expected"), [
-    ("zh-CN", "A023号的市民您好，您已经等候了16分钟，请问需要帮助吗？"),
-    ("en", "Hello, holder of ticket A023. You have been waiting for 16 minutes. May I help you?"),
-])
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh-CN", "A023号的市民您好，您已经等候了16分钟，请问需要帮助吗？"),
+        ("en", "Hello, holder of ticket A023. You have been waiting for 16 minutes. May I help you?"),
+    ],
+)
 def test_greeting_names_the_ticket_and_the_minutes(language: str, expected: str) -> None:
     assert wt.greeting("A023", 16, language).startswith(expected)
